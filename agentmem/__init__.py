@@ -1,0 +1,73 @@
+"""agentmem: long-term memory for LLM agents in PostgreSQL+pgvector and Chroma."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .backends import Backend, StoreInfo
+from .embeddings import Embedder, HashingEmbedder, embedder_from_spec
+from .errors import (
+    AgentMemError,
+    BackendError,
+    BackendUnavailable,
+    ConfigError,
+    DimensionMismatch,
+    InvalidFilter,
+    InvalidInput,
+    NotFound,
+)
+from .memory import HybridMemory
+from .models import ChatTurn, Memory, MemoryHit, MemoryStats, MemoryType
+from .settings import AgentMemSettings, load_settings
+
+if TYPE_CHECKING:
+    from .backends import ChromaBackend, PostgresBackend, PostgresConfig
+    from .embeddings import OpenAIEmbedder, SentenceTransformerEmbedder
+
+__version__ = "0.1.0"
+
+# Classes whose optional drivers are imported only when first used.
+_LAZY = {
+    "ChromaBackend": "backends",
+    "PostgresBackend": "backends",
+    "PostgresConfig": "backends",
+    "OpenAIEmbedder": "embeddings",
+    "SentenceTransformerEmbedder": "embeddings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+__all__ = [
+    "AgentMemError",
+    "AgentMemSettings",
+    "Backend",
+    "BackendError",
+    "BackendUnavailable",
+    "ChatTurn",
+    "ChromaBackend",
+    "ConfigError",
+    "DimensionMismatch",
+    "Embedder",
+    "HashingEmbedder",
+    "HybridMemory",
+    "InvalidFilter",
+    "InvalidInput",
+    "Memory",
+    "MemoryHit",
+    "MemoryStats",
+    "MemoryType",
+    "NotFound",
+    "OpenAIEmbedder",
+    "PostgresBackend",
+    "PostgresConfig",
+    "SentenceTransformerEmbedder",
+    "StoreInfo",
+    "embedder_from_spec",
+    "load_settings",
+]

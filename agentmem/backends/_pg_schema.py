@@ -1,0 +1,82 @@
+"""Versioned schema migrations for the PostgreSQL backend.
+
+Each migration is applied once, in order, inside one transaction, under an advisory
+lock so two processes migrating at once cannot interleave. The vector dimension is the
+only value formatted into DDL, and it is checked to be a positive int first.
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+__all__ = ["EXPECTED_INDEXES", "MIGRATIONS", "SCHEMA_VERSION", "migration_statements"]
+
+MEMORIES = "agentmem_memories"
+TURNS = "agentmem_turns"
+META = "agentmem_meta"
+MIGRATIONS_TABLE = "agentmem_migrations"
+LOCK_KEY = 0x61676D656D  # "agmem": advisory lock id for migrations
+
+_V1 = [
+    """CREATE TABLE IF NOT EXISTS agentmem_meta (
+        key text PRIMARY KEY,
+        value text NOT NULL
+    )""",
+    """CREATE TABLE agentmem_memories (
+        agent_id    text NOT NULL,
+        id          text NOT NULL,
+        memory_type text NOT NULL CHECK (memory_type IN ('episodic', 'semantic', 'procedural')),
+        content     text NOT NULL,
+        embedding   vector({dim}) NOT NULL,
+        user_id     text,
+        session_id  text,
+        importance  double precision NOT NULL CHECK (importance >= 0 AND importance <= 1),
+        metadata    jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+        source_ids  text[] NOT NULL DEFAULT '{{}}',
+        created_at  timestamptz NOT NULL,
+        updated_at  timestamptz NOT NULL,
+        expires_at  timestamptz,
+        needs_index boolean NOT NULL DEFAULT false,
+        content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
+        PRIMARY KEY (agent_id, id)
+    )""",
+    "CREATE INDEX agentmem_memories_scope_idx"
+    " ON agentmem_memories (agent_id, memory_type, created_at)",
+    "CREATE INDEX agentmem_memories_embedding_idx"
+    " ON agentmem_memories USING hnsw (embedding vector_cosine_ops)",
+    "CREATE INDEX agentmem_memories_metadata_idx"
+    " ON agentmem_memories USING gin (metadata jsonb_path_ops)",
+    "CREATE INDEX agentmem_memories_tsv_idx ON agentmem_memories USING gin (content_tsv)",
+    "CREATE INDEX agentmem_memories_pending_idx ON agentmem_memories (agent_id) WHERE needs_index",
+    """CREATE TABLE agentmem_turns (
+        agent_id   text NOT NULL,
+        session_id text NOT NULL,
+        seq        bigint GENERATED ALWAYS AS IDENTITY,
+        role       text NOT NULL,
+        content    text NOT NULL,
+        extra      jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+        created_at timestamptz NOT NULL,
+        PRIMARY KEY (agent_id, session_id, seq)
+    )""",
+]
+
+# version -> statements; append new versions, never edit an applied one.
+MIGRATIONS: dict[int, list[str]] = {1: _V1}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+EXPECTED_INDEXES = (
+    "agentmem_memories_pkey",
+    "agentmem_memories_scope_idx",
+    "agentmem_memories_embedding_idx",
+    "agentmem_memories_metadata_idx",
+    "agentmem_memories_tsv_idx",
+    "agentmem_memories_pending_idx",
+    "agentmem_turns_pkey",
+)
+
+
+def migration_statements(version: int, dimension: int) -> list[sql.Composed]:
+    """The DDL of one migration with the vector dimension filled in."""
+    if not isinstance(dimension, int) or isinstance(dimension, bool) or not 0 < dimension <= 16000:
+        raise ValueError(f"vector dimension must be an int in 1..16000, got {dimension!r}")
+    return [sql.SQL(stmt).format(dim=sql.Literal(dimension)) for stmt in MIGRATIONS[version]]

@@ -1,0 +1,174 @@
+"""The memory model: memories, conversation turns and search hits."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["ChatTurn", "Memory", "MemoryHit", "MemoryStats", "MemoryType", "utcnow"]
+
+_MAX_ID_LEN = 256
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (what every timestamp here uses)."""
+    return datetime.now(timezone.utc)
+
+
+class MemoryType(str, Enum):
+    """What kind of thing a memory holds."""
+
+    EPISODIC = "episodic"  # what happened
+    SEMANTIC = "semantic"  # facts
+    PROCEDURAL = "procedural"  # how to do things
+
+
+def _check_name(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string")
+    if len(value) > _MAX_ID_LEN or "\x00" in value:
+        raise ValueError(f"{what} must be at most {_MAX_ID_LEN} characters with no NUL byte")
+    return value
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware (use datetime.now(timezone.utc))")
+    return value.astimezone(timezone.utc)
+
+
+def check_json_dict(value: dict[str, Any], what: str = "metadata") -> dict[str, Any]:
+    """Reject anything that would not survive a JSON round trip unchanged."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a dict")
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be JSON-safe (str keys; str, number, bool, None, "
+                         f"list and dict values; no NaN): {exc}") from exc
+    if json.loads(text) != value:
+        raise ValueError(f"{what} must have string keys and JSON values only")
+    if "\\u0000" in text:
+        raise ValueError(f"{what} must not contain NUL characters")
+    return value
+
+
+class Memory(BaseModel):
+    """One memory of one agent: text plus who, what kind, how important and when."""
+
+    model_config = ConfigDict(validate_assignment=True, use_enum_values=False)
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    content: str
+    memory_type: MemoryType = MemoryType.EPISODIC
+    agent_id: str
+    user_id: str | None = None
+    session_id: str | None = None
+    importance: float = Field(default=0.5, ge=0.0, le=1.0)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    source_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("content must be non-empty text")
+        if "\x00" in v:
+            raise ValueError("content must not contain NUL characters")
+        return v
+
+    @field_validator("id", "agent_id")
+    @classmethod
+    def _ids(cls, v: str, info: Any) -> str:
+        return _check_name(v, info.field_name)
+
+    @field_validator("user_id", "session_id")
+    @classmethod
+    def _opt_ids(cls, v: str | None, info: Any) -> str | None:
+        return None if v is None else _check_name(v, info.field_name)
+
+    @field_validator("importance")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("importance must be a finite number in [0, 1]")
+        return v
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_json_dict(v)
+
+    @field_validator("created_at", "updated_at", "expires_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return _as_utc(v)
+
+    @field_validator("source_ids")
+    @classmethod
+    def _sources(cls, v: list[str]) -> list[str]:
+        return [_check_name(s, "source_ids item") for s in v]
+
+
+class ChatTurn(BaseModel):
+    """One message of a conversation; ``extra`` keeps framework fields losslessly."""
+
+    session_id: str
+    agent_id: str
+    role: str
+    content: str = ""
+    extra: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("session_id", "agent_id", "role")
+    @classmethod
+    def _names(cls, v: str, info: Any) -> str:
+        return _check_name(v, info.field_name)
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, v: str) -> str:
+        if "\x00" in v:
+            raise ValueError("content must not contain NUL characters")
+        return v
+
+    @field_validator("extra")
+    @classmethod
+    def _extra(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_json_dict(v, "extra")
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        out = _as_utc(v)
+        assert out is not None
+        return out
+
+
+class MemoryHit(BaseModel):
+    """A recalled memory with its cosine similarity to the query (higher is closer)."""
+
+    memory: Memory
+    score: float
+
+
+class MemoryStats(BaseModel):
+    """Counts for one agent, as ``agentmem stats`` shows them."""
+
+    agent_id: str
+    by_type: dict[str, int]
+    total: int
+    turns: int
+    sessions: int
+    pending_index: int = 0

