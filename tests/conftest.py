@@ -41,8 +41,24 @@ def new_database(pg_server: object, pg_admin_url: str):  # type: ignore[no-untyp
 
 @pytest.fixture(scope="session")
 def pg_url(new_database) -> str:  # type: ignore[no-untyped-def]
-    """The shared test database (tests keep apart by using fresh agent ids)."""
-    return str(new_database())
+    """The shared test database, initialised for HashingEmbedder(DIM).
+
+    Tests keep apart by using fresh agent ids.
+    """
+    import asyncio
+
+    from agentmem import PostgresBackend
+    from agentmem.backends.base import StoreInfo
+
+    url = str(new_database())
+
+    async def init() -> None:
+        backend = PostgresBackend(url)
+        await backend.init(StoreInfo("hashing-v1", DIM))
+        await backend.close()
+
+    asyncio.run(init())
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +77,28 @@ def chroma_url(chroma_server: ChromaServer) -> str:
 @pytest.fixture
 def agent_id() -> str:
     return f"agent-{uuid.uuid4().hex[:10]}"
+
+
+MODES = ["pgvector", "chroma", "hybrid"]
+DIM = 64
+
+
+def make_memory(mode: str, pg_url: str, chroma_url: str, dim: int = DIM, **kw: object):  # type: ignore[no-untyped-def]
+    """A HybridMemory in ``mode`` over the session servers, initialised."""
+    from agentmem import ChromaBackend, HashingEmbedder, HybridMemory, PostgresBackend
+
+    memory = HybridMemory(
+        embedder=kw.pop("embedder", None) or HashingEmbedder(dim),  # type: ignore[arg-type]
+        postgres=PostgresBackend(pg_url) if mode != "chroma" else None,
+        chroma=ChromaBackend(chroma_url, **kw) if mode != "pgvector" else None,  # type: ignore[arg-type]
+    )
+    memory.init()
+    return memory
+
+
+@pytest.fixture(params=MODES)
+def memory(request: pytest.FixtureRequest, pg_url: str, chroma_url: str):  # type: ignore[no-untyped-def]
+    """The same tests on every mode: pgvector, chroma and hybrid."""
+    m = make_memory(request.param, pg_url, chroma_url)
+    yield m
+    m.close()

@@ -494,7 +494,7 @@ class PostgresBackend:
                     if not rows:
                         return done
                     await write([_memory(r) for r in rows],
-                                [r["embedding"].tolist() for r in rows])
+                                [r["embedding"].to_list() for r in rows])
                     await conn.execute(
                         "UPDATE agentmem_memories SET needs_index = false"
                         " WHERE (agent_id, id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",

@@ -1,0 +1,221 @@
+"""Behaviour of HybridMemory, run on every mode against real servers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from agentmem import (
+    DimensionMismatch,
+    HybridMemory,
+    InvalidFilter,
+    InvalidInput,
+    Memory,
+    MemoryType,
+    NotFound,
+)
+from tests.filter_cases import BAD_FILTERS, CASES, DOCS, IMPORTANCE
+
+
+def test_round_trip_every_field(memory: HybridMemory, agent_id: str) -> None:
+    created = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
+    expires = datetime.now(timezone.utc) + timedelta(days=3)
+    meta = {"topic": "ml", "n": 3, "ratio": 0.25, "ok": True, "tags": ["a", "b"],
+            "nested": {"x": [1, {"y": None}]}, "unicode": "héllo 🌍"}
+    m = Memory(content="The user prefers dark mode", agent_id=agent_id,
+               memory_type=MemoryType.SEMANTIC, user_id="u-1", session_id="s-1",
+               importance=0.83, metadata=meta, created_at=created, updated_at=created,
+               expires_at=expires, source_ids=["m1", "m2"])
+    memory.remember_many([m])
+    got = memory.get(m.id, agent_id)
+    assert got == m
+    assert isinstance(got.metadata["n"], int)
+    hits = memory.recall("dark mode preference", agent_id, k=1)
+    assert [h.memory for h in hits] == [m]
+    assert 0 < hits[0].score <= 1
+
+
+def test_remember_defaults_and_recall_ranks_closest_first(memory: HybridMemory,
+                                                          agent_id: str) -> None:
+    a = memory.remember("the user loves hiking in the alps", agent_id)
+    memory.remember("quarterly tax report is due in april", agent_id)
+    memory.remember("python list comprehension syntax", agent_id, memory_type="procedural")
+    assert a.memory_type is MemoryType.EPISODIC and a.importance == 0.5
+    hits = memory.recall("hiking alps trip", agent_id, k=3)
+    assert hits[0].memory.id == a.id
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    only = memory.recall("python", agent_id, memory_types=["procedural"], k=5)
+    assert [h.memory.memory_type for h in only] == [MemoryType.PROCEDURAL]
+
+
+def test_upsert_is_idempotent(memory: HybridMemory, agent_id: str) -> None:
+    for _ in range(3):
+        memory.remember("same fact", agent_id, id="fact-1", memory_type="semantic")
+    memory.remember("changed fact", agent_id, id="fact-1", memory_type="semantic")
+    assert memory.stats(agent_id).total == 1
+    assert memory.get("fact-1", agent_id).content == "changed fact"
+    # An id changing type moves, never duplicates.
+    memory.remember("changed fact", agent_id, id="fact-1", memory_type="procedural")
+    stats = memory.stats(agent_id)
+    assert stats.total == 1 and stats.by_type["procedural"] == 1
+    assert [h.memory.id for h in memory.recall("changed fact", agent_id, k=5)] == ["fact-1"]
+
+
+def test_update_reembeds_and_keeps_created_at(memory: HybridMemory, agent_id: str) -> None:
+    m = memory.remember("meeting with alice on monday", agent_id)
+    memory.remember("grocery list eggs milk", agent_id)
+    new = memory.update(m.id, agent_id, content="dinner with bob on friday", importance=0.9)
+    assert new.created_at == m.created_at and new.updated_at > m.updated_at
+    assert memory.get(m.id, agent_id).content == "dinner with bob on friday"
+    assert memory.recall("dinner bob friday", agent_id, k=1)[0].memory.id == m.id
+    with pytest.raises(NotFound):
+        memory.update("missing", agent_id, importance=0.1)
+
+
+def test_forget_by_id_and_filter(memory: HybridMemory, agent_id: str) -> None:
+    keep = memory.remember("keep me", agent_id, metadata={"t": "keep"})
+    drop = [memory.remember(f"drop {i}", agent_id, metadata={"t": "drop"}) for i in range(3)]
+    assert memory.forget(drop[0].id, agent_id) == 1
+    assert memory.forget(drop[0].id, agent_id) == 0
+    with pytest.raises(NotFound):
+        memory.get(drop[0].id, agent_id)
+    assert memory.forget(agent_id=agent_id, filter={"t": "drop"}) == 2
+    assert [m.id for m in memory.memories(agent_id)] == [keep.id]
+    assert [h.memory.id for h in memory.recall("drop", agent_id, k=5)] == [keep.id]
+    with pytest.raises(InvalidInput):
+        memory.forget(agent_id=agent_id)  # no scope at all is refused, not "delete all"
+
+
+@pytest.mark.parametrize("name,flt,expected", CASES, ids=[c[0] for c in CASES])
+def test_filter_cases(memory: HybridMemory, agent_id: str, name: str, flt: dict[str, object],
+                      expected: set[str]) -> None:
+    memory.remember_many([
+        Memory(id=key, content=f"document {key} about things", agent_id=agent_id,
+               metadata=meta, importance=IMPORTANCE[key])
+        for key, meta in DOCS.items()
+    ])
+    assert {m.id for m in memory.memories(agent_id, filter=flt)} == expected
+    assert {h.memory.id for h in memory.recall("document", agent_id, k=10, filter=flt)} == expected
+
+
+@pytest.mark.parametrize("flt", BAD_FILTERS, ids=str)
+def test_bad_filters_raise(memory: HybridMemory, agent_id: str, flt: dict[str, object]) -> None:
+    with pytest.raises(InvalidFilter):
+        memory.recall("anything", agent_id, filter=flt)
+
+
+def test_column_filters_on_time_and_ids(memory: HybridMemory, agent_id: str) -> None:
+    old = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    memory.remember_many([
+        Memory(id="old", content="old memory", agent_id=agent_id, created_at=old,
+               updated_at=old, user_id="u1"),
+        Memory(id="new", content="new memory", agent_id=agent_id, session_id="s9"),
+    ])
+    cut = datetime(2021, 1, 1, tzinfo=timezone.utc)
+    assert [m.id for m in memory.memories(agent_id, filter={"created_at": {"$lt": cut}})] == ["old"]
+    assert [m.id for m in memory.memories(agent_id, filter={"user_id": "u1"})] == ["old"]
+    assert [m.id for m in memory.memories(agent_id, filter={"user_id": {"$ne": "u1"}})] == ["new"]
+    assert [m.id for m in memory.memories(agent_id, filter={"session_id": {"$in": ["s9"]}})] == [
+        "new"]
+    assert [m.id for m in memory.memories(agent_id, filter={"id": {"$nin": ["new"]}})] == ["old"]
+
+
+def test_tenants_never_see_each_other(memory: HybridMemory) -> None:
+    a, b = f"a-{uuid.uuid4().hex[:8]}", f"b-{uuid.uuid4().hex[:8]}"
+    secret = memory.remember("alice's bank pin is 1234", a, id="shared-id")
+    memory.remember("bob likes tea", b)
+    memory.add_turn("same-session", a, "user", "a private message")
+    assert all(h.memory.agent_id == b for h in memory.recall("bank pin", b, k=10))
+    assert memory.get_many([secret.id], b) == []
+    with pytest.raises(NotFound):
+        memory.get(secret.id, b)
+    assert memory.history("same-session", b) == []
+    assert memory.forget(secret.id, b) == 0
+    # the same id under another agent is another memory
+    memory.remember("bob's own memory", b, id="shared-id")
+    assert memory.get("shared-id", a).content == "alice's bank pin is 1234"
+    assert memory.stats(b).total == 2 and memory.stats(a).total == 1
+
+
+def test_expired_memories_are_not_recalled(memory: HybridMemory, agent_id: str) -> None:
+    past = datetime.now(timezone.utc) - timedelta(seconds=1)
+    gone = memory.remember("stale working memory", agent_id, expires_at=past)
+    live = memory.remember("stale but still valid", agent_id)
+    assert [h.memory.id for h in memory.recall("stale", agent_id, k=5)] == [live.id]
+    assert memory.get(gone.id, agent_id).expires_at == past
+
+
+def test_bad_input_raises_typed_errors(memory: HybridMemory, agent_id: str) -> None:
+    with pytest.raises(InvalidInput, match="content"):
+        memory.remember("   ", agent_id)
+    with pytest.raises(InvalidInput, match="memory type"):
+        memory.recall("q", agent_id, memory_types=["dreams"])
+    with pytest.raises(InvalidInput, match="k must be"):
+        memory.recall("q", agent_id, k=0)
+    with pytest.raises(InvalidInput, match="query"):
+        memory.recall("", agent_id)
+    with pytest.raises(InvalidInput, match="importance"):
+        memory.remember("x", agent_id, importance=1.5)
+    with pytest.raises(InvalidInput, match="timezone"):
+        memory.remember("x", agent_id, expires_at=datetime(2030, 1, 1))
+    with pytest.raises(InvalidInput, match="agent_id"):
+        memory.recall("q", "")
+    with pytest.raises(InvalidInput, match="metadata"):
+        memory.remember("x", agent_id, metadata={"f": float("nan")})
+    with pytest.raises(DimensionMismatch, match="dimension 3"):
+        memory.remember("x", agent_id, embedding=[0.1, 0.2, 0.3])
+    with pytest.raises(DimensionMismatch):
+        memory.recall_by_vector([1.0, 0.0], agent_id)
+    assert memory.stats(agent_id).total == 0
+
+
+def test_batch_is_all_or_nothing(memory: HybridMemory, agent_id: str) -> None:
+    good = [Memory(content=f"fact {i}", agent_id=agent_id) for i in range(5)]
+    with pytest.raises(InvalidInput):
+        memory.remember_many(good, embeddings=[[0.1] * 64] * 4 + [[float("nan")] * 64])
+    assert memory.stats(agent_id).total == 0
+    memory.remember_many(good)
+    assert memory.stats(agent_id).total == 5
+
+
+def test_chat_history_order_limit_isolation(memory: HybridMemory, agent_id: str) -> None:
+    for i in range(12):
+        memory.add_turn("s1", agent_id, "user" if i % 2 == 0 else "assistant", f"msg {i}",
+                        extra={"i": i, "tool_calls": [{"name": "f", "args": {"x": i}}]})
+    memory.add_turn("s2", agent_id, "user", "other session")
+    turns = memory.history("s1", agent_id)
+    assert [t.content for t in turns] == [f"msg {i}" for i in range(12)]
+    assert turns[3].extra == {"i": 3, "tool_calls": [{"name": "f", "args": {"x": 3}}]}
+    assert [t.content for t in memory.history("s1", agent_id, limit=3)] == [
+        "msg 9", "msg 10", "msg 11"]
+    assert memory.history("s1", "someone-else") == []
+    stats = memory.stats(agent_id)
+    assert (stats.turns, stats.sessions) == (13, 2)
+    assert memory.clear_history("s1", agent_id) == 12
+    assert memory.history("s1", agent_id) == []
+    assert [t.content for t in memory.history("s2", agent_id)] == ["other session"]
+
+
+async def test_async_twins(memory: HybridMemory, agent_id: str) -> None:
+    m = await memory.aremember("async memories work too", agent_id, memory_type="semantic")
+    assert (await memory.aget(m.id, agent_id)) == m
+    hits = await memory.arecall("async memories", agent_id, k=1)
+    assert hits[0].memory.id == m.id
+    await memory.aadd_turn("s", agent_id, "user", "hello")
+    assert [t.content for t in await memory.ahistory("s", agent_id)] == ["hello"]
+    assert (await memory.astats(agent_id)).total == 1
+    assert await memory.aforget(m.id, agent_id) == 1
+    assert await memory.amemories(agent_id) == []
+
+
+def test_memories_pages_oldest_first(memory: HybridMemory, agent_id: str) -> None:
+    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    memory.remember_many([
+        Memory(id=f"m{i}", content=f"item {i}", agent_id=agent_id,
+               created_at=base + timedelta(minutes=i), updated_at=base)
+        for i in (3, 1, 4, 0, 2)
+    ])
+    assert [m.id for m in memory.memories(agent_id)] == ["m0", "m1", "m2", "m3", "m4"]
+    assert [m.id for m in memory.memories(agent_id, limit=2, offset=2)] == ["m2", "m3"]
