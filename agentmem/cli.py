@@ -1,0 +1,248 @@
+"""The ``agentmem`` command: demo, doctor, migrate, stats, reindex."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import AgentMemError
+from .memory import HybridMemory
+from .settings import AgentMemSettings, load_settings
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Long-term memory for LLM agents.", no_args_is_help=True,
+                  add_completion=False)
+console = Console()
+JSON_OPT = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+def _fail(exc: Exception, code: int = 1) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}")
+    return typer.Exit(code)
+
+
+def _open() -> HybridMemory:
+    try:
+        return HybridMemory.from_settings(load_settings())
+    except (AgentMemError, ImportError) as exc:
+        raise _fail(exc, 2) from exc
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log warnings.")) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+# -- doctor ---------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+async def _probe(name: str, checks: list[Check],
+                 fn: Callable[[], Awaitable[str]]) -> bool:
+    try:
+        checks.append(Check(name, True, await fn()))
+        return True
+    except (AgentMemError, ImportError, OSError) as exc:
+        checks.append(Check(name, False, f"{type(exc).__name__}: {exc}"))
+        return False
+
+
+async def _doctor(settings: AgentMemSettings) -> list[Check]:
+    from .backends.base import StoreInfo
+    from .embeddings import embedder_from_spec
+
+    checks: list[Check] = []
+    mode = settings.resolved_mode
+    checks.append(Check("mode", True, mode))
+    info: StoreInfo | None = None
+
+    async def embedder() -> str:
+        nonlocal info
+        emb = embedder_from_spec(settings.embeddings)
+        vec = await emb.aembed_query("agentmem doctor probe")
+        if len(vec) != emb.dimension:
+            raise AgentMemError(f"returned {len(vec)} numbers, expected {emb.dimension}")
+        info = StoreInfo(emb.model_id, emb.dimension)
+        return f"{emb.model_id}, dimension {emb.dimension}"
+
+    await _probe("embedder", checks, embedder)
+    embedded = settings.postgres_url is None
+
+    if mode in ("pgvector", "hybrid"):
+        from .backends.postgres import PostgresBackend, PostgresConfig
+
+        async def postgres_backend() -> PostgresBackend:
+            url = settings.postgres_url
+            if url is None:
+                from .embedded import embedded_postgres_url
+
+                url = embedded_postgres_url(settings.home)
+            return PostgresBackend(PostgresConfig(url, connect_timeout=5))
+
+        pg: PostgresBackend | None = None
+        facts: dict[str, Any] = {}
+
+        async def reach() -> str:
+            nonlocal pg, facts
+            pg = await postgres_backend()
+            if embedded and info is not None:
+                await pg.init(info)  # the embedded store initialises itself on first use
+            facts = await pg.describe()
+            return f"PostgreSQL {facts['server_version']} at {pg.where}"
+
+        if await _probe("postgres", checks, reach) and pg is not None:
+            async def pgvector() -> str:
+                if not facts["pgvector_version"]:
+                    raise AgentMemError("the vector extension is not installed in this "
+                                        "database: run `agentmem migrate` as a superuser")
+                return f"pgvector {facts['pgvector_version']}"
+
+            async def schema() -> str:
+                if facts["schema_version"] < facts["schema_expected"]:
+                    raise AgentMemError(f"schema version {facts['schema_version']}, need "
+                                        f"{facts['schema_expected']}: run `agentmem migrate`")
+                if info is not None:
+                    await pg.check(info)  # type: ignore[union-attr]
+                return f"version {facts['schema_version']}, built with {facts['model_id']}"
+
+            async def indexes() -> str:
+                if facts["missing_indexes"]:
+                    raise AgentMemError(f"missing: {', '.join(facts['missing_indexes'])}; "
+                                        "run `agentmem migrate`")
+                return ", ".join(i for i in facts["indexes"])
+
+            await _probe("pgvector", checks, pgvector)
+            await _probe("schema", checks, schema)
+            await _probe("indexes", checks, indexes)
+            await pg.close()
+
+    if mode in ("chroma", "hybrid"):
+        from .backends.chroma import ChromaBackend
+
+        chroma = ChromaBackend(settings.chroma_location)
+
+        async def heartbeat() -> str:
+            beat = await chroma.heartbeat()
+            return f"Chroma {await chroma.server_version()} at {chroma.location}, heartbeat {beat}"
+
+        if await _probe("chroma", checks, heartbeat) and info is not None:
+            async def registry() -> str:
+                if mode == "hybrid" or settings.chroma_url is None:
+                    await chroma.init(info)  # type: ignore[arg-type]
+                else:
+                    await chroma.check(info)  # type: ignore[arg-type]
+                return f"built with {info.model_id}, dimension {info.dimension}"  # type: ignore[union-attr]
+
+            await _probe("chroma index", checks, registry)
+        await chroma.close()
+    return checks
+
+
+@app.command()
+def doctor(as_json: bool = JSON_OPT) -> None:
+    """Check every configured backend and the embedder; exit 1 if anything fails."""
+    try:
+        settings = load_settings()
+    except AgentMemError as exc:
+        raise _fail(exc, 2) from exc
+    checks = asyncio.run(_doctor(settings))
+    if as_json:
+        print(json.dumps([asdict(c) for c in checks], indent=2))
+    else:
+        table = Table(title="agentmem doctor")
+        for col in ("check", "status", "detail"):
+            table.add_column(col)
+        for c in checks:
+            table.add_row(c.name, "[green]ok[/]" if c.ok else "[bold red]FAIL[/]", c.detail)
+        console.print(table)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+# -- data commands --------------------------------------------------------------------
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the schema and record the embedder (safe to repeat)."""
+    memory = _open()
+    try:
+        memory.init()
+        console.print(f"[green]schema ready[/] ({memory.mode} mode, {memory.embedder.model_id}, "
+                      f"dimension {memory.embedder.dimension})")
+    except AgentMemError as exc:
+        raise _fail(exc) from exc
+    finally:
+        memory.close()
+
+
+@app.command()
+def stats(agent_id: str = typer.Argument(..., help="Whose memories to count."),
+          as_json: bool = JSON_OPT) -> None:
+    """Memories per type, conversation turns and pending index work for one agent."""
+    memory = _open()
+    try:
+        s = memory.stats(agent_id)
+    except AgentMemError as exc:
+        raise _fail(exc) from exc
+    finally:
+        memory.close()
+    if as_json:
+        print(s.model_dump_json(indent=2))
+        return
+    table = Table(title=f"memories of {agent_id}")
+    table.add_column("kind")
+    table.add_column("count", justify="right")
+    for kind, n in s.by_type.items():
+        table.add_row(kind, str(n))
+    table.add_row("[bold]total[/]", str(s.total))
+    table.add_row("turns", f"{s.turns} in {s.sessions} sessions")
+    table.add_row("waiting for index", str(s.pending_index))
+    console.print(table)
+
+
+@app.command()
+def reindex(agent_id: str | None = typer.Option(None, "--agent", help="Only this agent."),
+            as_json: bool = JSON_OPT) -> None:
+    """Rebuild the Chroma index from PostgreSQL (hybrid mode)."""
+    memory = _open()
+    try:
+        n = memory.reindex(agent_id)
+    except AgentMemError as exc:
+        raise _fail(exc) from exc
+    finally:
+        memory.close()
+    if as_json:
+        print(json.dumps({"indexed": n, "agent_id": agent_id}))
+    else:
+        console.print(f"[green]indexed {n} memories[/]")
+
+
+@app.command()
+def demo() -> None:
+    """Two agents remember, recall and converse, on the configured (default: embedded) store."""
+    from .demo import run_demo
+
+    memory = _open()
+    try:
+        run_demo(memory, console)
+    except AgentMemError as exc:
+        raise _fail(exc) from exc
+    finally:
+        memory.close()

@@ -1,0 +1,94 @@
+"""The `agentmem` command, run as a user runs it: a subprocess in a fresh directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+AGENTMEM = str(Path(sys.executable).with_name("agentmem"))
+
+
+def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AGENTMEM_")}
+    return subprocess.run([AGENTMEM, *args], cwd=cwd, env={**clean, "COLUMNS": "200", **env},
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_demo_and_doctor_on_the_embedded_default(tmp_path: Path) -> None:
+    first = run(tmp_path, "demo")
+    assert first.returncode == 0, first.stderr
+    out = first.stdout
+    assert "hybrid mode" in out and "stored 8 memories" in out
+    assert "To rotate a database password" in out  # the ops agent recalls its procedure
+    assert "demo-tutor › user: My script fails with a KeyError" in out
+    assert (tmp_path / ".agentmem" / "pg").is_dir() and (tmp_path / ".agentmem" / "chroma").is_dir()
+    again = run(tmp_path, "demo")  # fixed ids: a second run updates, never duplicates
+    assert again.returncode == 0, again.stderr
+    stats = json.loads(run(tmp_path, "stats", "demo-tutor", "--json").stdout)
+    assert stats["by_type"] == {"episodic": 3, "semantic": 1, "procedural": 1}
+    assert (stats["turns"], stats["pending_index"]) == (2, 0)
+    doctor = run(tmp_path, "doctor", "--json")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)}
+    assert {"embedder", "postgres", "pgvector", "schema", "indexes", "chroma"} <= set(checks)
+    assert all(c["ok"] for c in checks.values())
+
+
+def test_doctor_on_a_fresh_embedded_default(tmp_path: Path) -> None:
+    doctor = run(tmp_path, "doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+
+
+def test_doctor_fails_clearly_for_an_unreachable_postgres(tmp_path: Path) -> None:
+    doctor = run(tmp_path, "doctor", AGENTMEM_POSTGRES_URL="postgresql://127.0.0.1:1/x")
+    assert doctor.returncode == 1
+    assert "FAIL" in doctor.stdout and "127.0.0.1:1" in doctor.stdout
+    assert "AGENTMEM_POSTGRES_URL" in doctor.stdout
+
+
+def test_doctor_fails_clearly_for_an_unreachable_chroma(tmp_path: Path) -> None:
+    doctor = run(tmp_path, "doctor", "--json", AGENTMEM_CHROMA_URL="http://127.0.0.1:1")
+    assert doctor.returncode == 1
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)}
+    assert not checks["chroma"]["ok"] and "127.0.0.1:1" in checks["chroma"]["detail"]
+
+
+def test_server_schema_changes_only_through_migrate(tmp_path: Path, new_database) -> None:  # type: ignore[no-untyped-def]
+    url = new_database()
+    before = run(tmp_path, "doctor", "--json", AGENTMEM_POSTGRES_URL=url)
+    assert before.returncode == 1
+    schema = {c["name"]: c for c in json.loads(before.stdout)}["schema"]
+    assert not schema["ok"] and "agentmem migrate" in schema["detail"]
+    assert run(tmp_path, "stats", "a", AGENTMEM_POSTGRES_URL=url).returncode == 1
+    migrated = run(tmp_path, "migrate", AGENTMEM_POSTGRES_URL=url)
+    assert migrated.returncode == 0 and "schema ready" in migrated.stdout
+    assert run(tmp_path, "doctor", AGENTMEM_POSTGRES_URL=url).returncode == 0
+
+
+def test_reindex_and_stats_against_servers(tmp_path: Path, new_database, chroma_url: str) -> None:  # type: ignore[no-untyped-def]
+    env = {"AGENTMEM_POSTGRES_URL": new_database(), "AGENTMEM_CHROMA_URL": chroma_url,
+           "AGENTMEM_EMBEDDINGS": "hashing:32"}
+    assert run(tmp_path, "migrate", **env).returncode == 0
+    assert run(tmp_path, "demo", **env).returncode == 0
+    out = run(tmp_path, "reindex", "--json", **env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert json.loads(out.stdout)["indexed"] == 8
+    pg_only = run(tmp_path, "reindex", AGENTMEM_POSTGRES_URL=env["AGENTMEM_POSTGRES_URL"],
+                  AGENTMEM_EMBEDDINGS="hashing:32")
+    assert pg_only.returncode == 1 and "hybrid mode" in pg_only.stdout
+
+
+@pytest.mark.parametrize("env,needle", [
+    ({"AGENTMEM_MODE": "bogus"}, "AGENTMEM_MODE"),
+    ({"AGENTMEM_EMBEDDINGS": "nope:1"}, "hashing"),
+    ({"AGENTMEM_POSTGRES_URL": "mysql://x"}, "AGENTMEM_POSTGRES_URL"),
+])
+def test_bad_settings_exit_2_with_the_reason(tmp_path: Path, env: dict[str, str],
+                                             needle: str) -> None:
+    result = run(tmp_path, "stats", "a", **env)
+    assert result.returncode == 2 and needle in result.stdout
