@@ -118,7 +118,7 @@ async def _doctor(settings: AgentMemSettings) -> list[Check]:
                     raise AgentMemError(f"schema version {facts['schema_version']}, need "
                                         f"{facts['schema_expected']}: run `agentmem migrate`")
                 if info is not None:
-                    await pg.check(info)  # type: ignore[union-attr]
+                    await pg.check(info)
                 return f"version {facts['schema_version']}, built with {facts['model_id']}"
 
             async def indexes() -> str:
@@ -144,10 +144,10 @@ async def _doctor(settings: AgentMemSettings) -> list[Check]:
         if await _probe("chroma", checks, heartbeat) and info is not None:
             async def registry() -> str:
                 if mode == "hybrid" or settings.chroma_url is None:
-                    await chroma.init(info)  # type: ignore[arg-type]
+                    await chroma.init(info)
                 else:
-                    await chroma.check(info)  # type: ignore[arg-type]
-                return f"built with {info.model_id}, dimension {info.dimension}"  # type: ignore[union-attr]
+                    await chroma.check(info)
+                return f"built with {info.model_id}, dimension {info.dimension}"
 
             await _probe("chroma index", checks, registry)
         await chroma.close()

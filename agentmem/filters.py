@@ -14,13 +14,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from .errors import InvalidFilter
 
 __all__ = ["And", "Comparison", "FilterNode", "Or", "COLUMN_FIELDS", "OPERATORS", "parse_filter"]
 
-Scalar = Union[str, int, float, bool]
+
 Operator = Literal["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin"]
 OPERATORS: tuple[str, ...] = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin")
 _ORDERED = frozenset({"$gt", "$gte", "$lt", "$lte"})
@@ -63,7 +63,7 @@ class Or:
     children: tuple[FilterNode, ...]
 
 
-FilterNode = Union[Comparison, And, Or]
+FilterNode = Comparison | And | Or
 
 
 def parse_filter(raw: Mapping[str, Any] | None) -> FilterNode | None:

@@ -14,7 +14,7 @@ import math
 import weakref
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -32,6 +32,10 @@ from .errors import (
 from .filters import FilterNode, parse_filter
 from .models import ChatTurn, Memory, MemoryHit, MemoryStats, MemoryType, utcnow
 from .settings import AgentMemSettings, Mode, load_settings
+
+if TYPE_CHECKING:
+    from .backends.chroma import ChromaBackend
+    from .backends.postgres import PostgresBackend
 
 __all__ = ["HybridMemory"]
 
@@ -90,8 +94,8 @@ class HybridMemory:
         self,
         *,
         embedder: Embedder,
-        postgres: Any | None = None,
-        chroma: Any | None = None,
+        postgres: PostgresBackend | None = None,
+        chroma: ChromaBackend | None = None,
         auto_init: bool = False,
     ) -> None:
         if postgres is None and chroma is None:
@@ -101,7 +105,7 @@ class HybridMemory:
         self._chroma = chroma
         if postgres is not None and chroma is not None:
             postgres.track_index = True
-        self._primary: Backend = postgres if postgres is not None else chroma
+        self._primary: Backend = postgres if postgres is not None else chroma  # type: ignore[assignment]
         self._auto_init = auto_init
         self._ready = False
         self._index_ready = False
@@ -145,6 +149,12 @@ class HybridMemory:
         return "pgvector" if self._pg is not None else "chroma"
 
     @property
+    def _hybrid(self) -> tuple[PostgresBackend, ChromaBackend]:
+        """Both backends, for the code paths that only run in hybrid mode."""
+        assert self._pg is not None and self._chroma is not None, "hybrid mode only"
+        return self._pg, self._chroma
+
+    @property
     def info(self) -> StoreInfo:
         return StoreInfo(self.embedder.model_id, self.embedder.dimension)
 
@@ -185,7 +195,7 @@ class HybridMemory:
         if self._index_ready:
             return True
         try:
-            await self._chroma.init(self.info)  # the index is derived data: safe to create
+            await self._hybrid[1].init(self.info)  # the index is derived data: safe to create
         except BackendUnavailable as exc:
             log.warning("Chroma index unavailable, serving from PostgreSQL: %s", exc)
             return False
@@ -258,8 +268,8 @@ class HybridMemory:
         if not await self._ensure_index():
             return 0
         try:
-            n: int = await self._pg.sync_index(self._chroma.upsert, **scope)
-            return n
+            pg, chroma = self._hybrid
+            return await pg.sync_index(chroma.upsert, **scope)
         except (BackendUnavailable, BackendError) as exc:
             log.warning("memories stored in PostgreSQL but not yet indexed in Chroma (%s); "
                         "run `agentmem reindex`", exc)
@@ -363,11 +373,11 @@ class HybridMemory:
                                "memory of an agent pass memory_types=list(MemoryType)")
         id_list = [ids] if isinstance(ids, str) else (None if ids is None else list(ids))
         await self._ensure_ready()
-        scope = dict(ids=id_list, memory_types=_types(memory_types), where=where)
-        n: int = await self._primary.delete(agent, **scope)
+        types = _types(memory_types)
+        n = await self._primary.delete(agent, ids=id_list, memory_types=types, where=where)
         if self.mode == "hybrid" and await self._ensure_index():
             try:
-                await self._chroma.delete(agent, **scope)
+                await self._hybrid[1].delete(agent, ids=id_list, memory_types=types, where=where)
             except (BackendUnavailable, BackendError) as exc:
                 # Stale index entries are never served: recall checks them against Postgres.
                 log.warning("deleted in PostgreSQL but not in Chroma (%s); run "
@@ -412,15 +422,16 @@ class HybridMemory:
         Hits are re-read from PostgreSQL, so what is returned is always the source of truth;
         an index entry Postgres no longer has sends the call to PostgreSQL instead.
         """
-        if not await self._ensure_index() or await self._pg.pending_count(agent):
+        pg, chroma = self._hybrid
+        if not await self._ensure_index() or await pg.pending_count(agent):
             return None
         try:
-            hits = await self._chroma.query(agent, vector, k=k, memory_types=types, where=where)
+            hits = await chroma.query(agent, vector, k=k, memory_types=types, where=where)
         except (BackendUnavailable, BackendError) as exc:
             log.warning("Chroma query failed, serving from PostgreSQL: %s", exc)
             self._index_ready = False
             return None
-        fresh = {m.id: m for m in await self._pg.get(agent, [h.memory.id for h in hits])}
+        fresh = {m.id: m for m in await pg.get(agent, [h.memory.id for h in hits])}
         if len(fresh) != len(hits):
             return None
         return [MemoryHit(memory=fresh[h.memory.id], score=h.score) for h in hits]
@@ -480,7 +491,7 @@ class HybridMemory:
         if not isinstance(offset, int) or offset < 0:
             raise InvalidInput(f"offset must be a non-negative int, got {offset!r}")
         await self._ensure_ready()
-        return await self._primary.list(agent, memory_types=types, where=where, limit=limit,
+        return await self._primary.list_memories(agent, memory_types=types, where=where, limit=limit,
                                         offset=offset)
 
     def memories(self, agent_id: str, *, memory_types: MemoryTypes = None,
@@ -555,7 +566,7 @@ class HybridMemory:
         await self._ensure_ready()
         counts = await self._primary.count(agent, memory_types=list(MemoryType))
         turns, sessions = await self._primary.turn_stats(agent)
-        pending = await self._pg.pending_count(agent) if self.mode == "hybrid" else 0
+        pending = await self._hybrid[0].pending_count(agent) if self.mode == "hybrid" else 0
         return MemoryStats(agent_id=agent, by_type={t.value: n for t, n in counts.items()},
                            total=sum(counts.values()), turns=turns, sessions=sessions,
                            pending_index=pending)
@@ -572,13 +583,13 @@ class HybridMemory:
             raise ConfigError(f"reindex rebuilds Chroma from PostgreSQL: it needs hybrid mode, "
                               f"this memory is in {self.mode} mode")
         await self._ensure_ready()
-        await self._chroma.init(self.info)
+        pg, chroma = self._hybrid
+        await chroma.init(self.info)
         self._index_ready = True
         # Mark first, so recall serves from PostgreSQL while the index is rebuilt.
-        await self._pg.mark_for_index(agent_id)
-        await self._chroma.drop_memories(agent_id)
-        n: int = await self._pg.sync_index(self._chroma.upsert, agent_id=agent_id)
-        return n
+        await pg.mark_for_index(agent_id)
+        await chroma.drop_memories(agent_id)
+        return await pg.sync_index(chroma.upsert, agent_id=agent_id)
 
     def reindex(self, agent_id: str | None = None) -> int:
         """Rebuild the Chroma index from PostgreSQL (one agent, or all); returns rows indexed."""

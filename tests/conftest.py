@@ -75,6 +75,15 @@ def chroma_url(chroma_server: ChromaServer) -> str:
 
 
 @pytest.fixture
+def own_chroma(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A Chroma server of this test's own, which it may stop, restart or fill as it likes."""
+    server = ChromaServer(tmp_path / "chroma")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def agent_id() -> str:
     return f"agent-{uuid.uuid4().hex[:10]}"
 

@@ -211,7 +211,7 @@ async def test_clashing_metadata_keys_round_trip_but_are_not_filterable(
     await backend.upsert([m], [vec(2)])
     assert (await backend.get(agent_id, [m.id]))[0].metadata == meta
     with pytest.raises(InvalidFilter, match="_am_id"):
-        await backend.list(agent_id, memory_types=[E], where=parse_filter({"_am_id": "mine"}))
+        await backend.list_memories(agent_id, memory_types=[E], where=parse_filter({"_am_id": "mine"}))
 
 
 # -- layout and the stored record --------------------------------------------------------
@@ -266,7 +266,7 @@ async def test_expires_at_filter_treats_no_expiry_as_missing(
     await backend.upsert([never, soon], [vec(1), vec(2)])
 
     async def ids(raw: dict[str, Any]) -> set[str]:
-        found = await backend.list(agent_id, memory_types=[E], where=parse_filter(raw))
+        found = await backend.list_memories(agent_id, memory_types=[E], where=parse_filter(raw))
         return {m.id for m in found}
 
     assert await ids({"expires_at": {"$gt": T0}}) == {soon.id}
@@ -322,7 +322,7 @@ async def test_get_list_delete_count(backend: ChromaBackend, agent_id: str) -> N
     await backend.upsert(ms, [vec(1, i) for i in range(6)])
     got = await backend.get(agent_id, [ms[4].id, "missing", ms[1].id, ms[4].id])
     assert [m.id for m in got] == [ms[4].id, ms[1].id]
-    listed = await backend.list(agent_id, memory_types=[P, E, S], limit=3, offset=1)
+    listed = await backend.list_memories(agent_id, memory_types=[P, E, S], limit=3, offset=1)
     assert [m.content for m in listed] == ["m4", "m3", "m2"]
     assert await backend.count(agent_id, memory_types=[E, S, P]) == {E: 2, S: 2, P: 2}
     n = await backend.delete(agent_id, ids=[ms[0].id, ms[1].id, "missing"], memory_types=[E])

@@ -70,8 +70,8 @@ def test_server_schema_changes_only_through_migrate(tmp_path: Path, new_database
     assert run(tmp_path, "doctor", AGENTMEM_POSTGRES_URL=url).returncode == 0
 
 
-def test_reindex_and_stats_against_servers(tmp_path: Path, new_database, chroma_url: str) -> None:  # type: ignore[no-untyped-def]
-    env = {"AGENTMEM_POSTGRES_URL": new_database(), "AGENTMEM_CHROMA_URL": chroma_url,
+def test_reindex_and_stats_against_servers(tmp_path: Path, new_database, own_chroma) -> None:  # type: ignore[no-untyped-def]
+    env = {"AGENTMEM_POSTGRES_URL": new_database(), "AGENTMEM_CHROMA_URL": own_chroma.url,
            "AGENTMEM_EMBEDDINGS": "hashing:32"}
     assert run(tmp_path, "migrate", **env).returncode == 0
     assert run(tmp_path, "demo", **env).returncode == 0

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from agentmem import ChromaBackend, HashingEmbedder, HybridMemory, Memory, MemoryType, PostgresBackend
+from agentmem import (
+    ChromaBackend,
+    HashingEmbedder,
+    HybridMemory,
+    Memory,
+    MemoryType,
+    PostgresBackend,
+)
 from agentmem.backends.base import StoreInfo
 from tests.conftest import DIM
 from tests.servers import ChromaServer
-
-
-@pytest.fixture
-def own_chroma(tmp_path: Path) -> Iterator[ChromaServer]:
-    """A Chroma server this test may stop and restart."""
-    server = ChromaServer(tmp_path / "chroma")
-    server.start()
-    yield server
-    server.stop()
 
 
 def _hybrid(pg_url: str, chroma: ChromaServer) -> HybridMemory:

@@ -105,7 +105,7 @@ async def test_hostile_strings_are_data_not_sql(pg_url: str, agent_id: str) -> N
     await backend.upsert([m], HashingEmbedder(64).embed_documents([evil]))
     from agentmem.filters import parse_filter
 
-    found = await backend.list(agent_id, memory_types=list(MemoryType),
+    found = await backend.list_memories(agent_id, memory_types=list(MemoryType),
                                where=parse_filter({"k": evil}))
     assert [x.id for x in found] == [evil]
     await backend.close()

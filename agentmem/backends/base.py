@@ -59,7 +59,7 @@ class Backend(Protocol):
         """Memories by id, in the order asked; missing ids are left out."""
         ...
 
-    async def list(
+    async def list_memories(
         self,
         agent_id: str,
         *,

