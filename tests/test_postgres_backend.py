@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -135,8 +137,11 @@ def crowded(new_database):  # type: ignore[no-untyped-def]
     return url, rows, vectors
 
 
+Keep = Callable[[Memory], bool]
+
+
 def _exact(rows: list[Memory], vectors: np.ndarray, agent: str, q: np.ndarray, k: int,
-           keep=lambda m: True) -> list[str]:  # type: ignore[no-untyped-def]
+           keep: Keep) -> list[str]:
     idx = [i for i, m in enumerate(rows) if m.agent_id == agent and keep(m)]
     sims = vectors[idx] @ q
     order = np.argsort(-sims, kind="stable")[:k]
@@ -154,8 +159,8 @@ def test_scoped_recall_is_complete(crowded, search: str) -> None:  # type: ignor
     url, rows, vectors = crowded
     if search == "hnsw-forced":
         url, search = url + _FORCE_HNSW, "hnsw"
-    memory = HybridMemory(embedder=HashingEmbedder(SDIM),
-                          postgres=PostgresBackend(PostgresConfig(url, search=search)))
+    memory = HybridMemory(embedder=HashingEmbedder(SDIM), postgres=PostgresBackend(
+        PostgresConfig(url, search="exact" if search == "exact" else "hnsw")))
     rng = np.random.default_rng(11)
     overlap = []
     for agent_no in (0, 17, 42, 99):
@@ -163,17 +168,18 @@ def test_scoped_recall_is_complete(crowded, search: str) -> None:  # type: ignor
         for _ in range(3):
             q = rng.normal(size=SDIM).astype(np.float32)
             q /= np.linalg.norm(q)
-            for k, types, flt, keep in (
+            cases: list[tuple[int, list[str] | None, dict[str, object] | None, Keep]] = [
                 (10, None, None, lambda m: True),
                 (500, None, None, lambda m: True),
                 (10, ["semantic"], None, lambda m: m.memory_type is MemoryType.SEMANTIC),
                 (5, None, {"bucket": {"$in": [1, 2]}}, lambda m: m.metadata["bucket"] in (1, 2)),
-            ):
+            ]
+            for k, types, flt, keep in cases:
                 want = _exact(rows, vectors, agent, q, k, keep)
                 got = [h.memory.id for h in memory.recall_by_vector(
                     q.tolist(), agent, k=k, memory_types=types, filter=flt)]
-                assert len(got) == len(want) == min(k, sum(
-                    1 for m in rows if m.agent_id == agent and keep(m)))
+                matching = sum(1 for m in rows if m.agent_id == agent and keep(m))
+                assert len(got) == len(want) == min(k, matching)
                 assert all(h.startswith("m") for h in got)
                 if search == "exact":
                     assert got == want
