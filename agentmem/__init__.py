@@ -18,6 +18,7 @@ from .errors import (
 )
 from .memory import HybridMemory
 from .models import ChatTurn, Memory, MemoryHit, MemoryStats, MemoryType
+from .retrieval import MMR
 from .settings import AgentMemSettings, load_settings
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ __all__ = [
     "HybridMemory",
     "InvalidFilter",
     "InvalidInput",
+    "MMR",
     "Memory",
     "MemoryHit",
     "MemoryStats",

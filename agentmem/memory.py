@@ -31,6 +31,7 @@ from .errors import (
 )
 from .filters import FilterNode, parse_filter
 from .models import ChatTurn, Memory, MemoryHit, MemoryStats, MemoryType, utcnow
+from .retrieval import MMR, mmr_select
 from .settings import AgentMemSettings, Mode, load_settings
 
 if TYPE_CHECKING:
@@ -399,7 +400,7 @@ class HybridMemory:
 
     async def _recall(self, query: str | None, vector: Vector | None, agent_id: str,
                       memory_types: MemoryTypes, k: int, filter: Mapping[str, Any] | None,
-                      ) -> list[MemoryHit]:
+                      mmr: MMR | None) -> list[MemoryHit]:
         agent, types, k, where = _agent(agent_id), _types(memory_types), _k(k), parse_filter(filter)
         await self._ensure_ready()
         if vector is None:
@@ -409,14 +410,21 @@ class HybridMemory:
         elif len(vector) != self.embedder.dimension:
             raise DimensionMismatch(f"query vector has dimension {len(vector)} but the store "
                                     f"holds {self.embedder.dimension}")
+        fetch = max(k, mmr.fetch_k) if mmr else k
+        hits = None
         if self.mode == "hybrid":
-            hits = await self._recall_from_index(agent, vector, types, k, where)
-            if hits is not None:
-                return hits
-        return await self._primary.query(agent, vector, k=k, memory_types=types, where=where)
+            hits = await self._recall_from_index(agent, vector, types, fetch, where, bool(mmr))
+        if hits is None:
+            hits = await self._primary.query(agent, vector, k=fetch, memory_types=types,
+                                             where=where, with_vectors=bool(mmr))
+        if mmr is None:
+            return hits
+        chosen = mmr_select(vector, [h.vector or [] for h in hits], k, mmr.lambda_mult)
+        return [hits[i].model_copy(update={"vector": None}) for i in chosen]
 
     async def _recall_from_index(self, agent: str, vector: Vector, types: list[MemoryType],
-                                 k: int, where: FilterNode | None) -> list[MemoryHit] | None:
+                                 k: int, where: FilterNode | None,
+                                 with_vectors: bool) -> list[MemoryHit] | None:
         """Recall through Chroma when it is complete for this agent, else None.
 
         Hits are re-read from PostgreSQL, so what is returned is always the source of truth;
@@ -426,7 +434,8 @@ class HybridMemory:
         if not await self._ensure_index() or await pg.pending_count(agent):
             return None
         try:
-            hits = await chroma.query(agent, vector, k=k, memory_types=types, where=where)
+            hits = await chroma.query(agent, vector, k=k, memory_types=types, where=where,
+                                      with_vectors=with_vectors)
         except (BackendUnavailable, BackendError) as exc:
             log.warning("Chroma query failed, serving from PostgreSQL: %s", exc)
             self._index_ready = False
@@ -434,29 +443,36 @@ class HybridMemory:
         fresh = {m.id: m for m in await pg.get(agent, [h.memory.id for h in hits])}
         if len(fresh) != len(hits):
             return None
-        return [MemoryHit(memory=fresh[h.memory.id], score=h.score) for h in hits]
+        return [h.model_copy(update={"memory": fresh[h.memory.id]}) for h in hits]
 
     def recall(self, query: str, agent_id: str, *, memory_types: MemoryTypes = None, k: int = 5,
-               filter: Mapping[str, Any] | None = None) -> list[MemoryHit]:
-        """The ``k`` memories of ``agent_id`` closest to ``query``, best first."""
-        return self._run(self._recall(query, None, agent_id, memory_types, k, filter))
+               filter: Mapping[str, Any] | None = None, mmr: MMR | None = None
+               ) -> list[MemoryHit]:
+        """The ``k`` memories of ``agent_id`` closest to ``query``, best first.
+
+        With ``mmr``, ``fetch_k`` nearest are re-ranked for diversity (maximal marginal relevance).
+        """
+        return self._run(self._recall(query, None, agent_id, memory_types, k, filter, mmr))
 
     async def arecall(self, query: str, agent_id: str, *, memory_types: MemoryTypes = None,
-                      k: int = 5, filter: Mapping[str, Any] | None = None) -> list[MemoryHit]:
+                      k: int = 5, filter: Mapping[str, Any] | None = None,
+                      mmr: MMR | None = None) -> list[MemoryHit]:
         return await self._runner.arun(
-            self._recall(query, None, agent_id, memory_types, k, filter))
+            self._recall(query, None, agent_id, memory_types, k, filter, mmr))
 
     def recall_by_vector(self, vector: Vector, agent_id: str, *,
                          memory_types: MemoryTypes = None, k: int = 5,
-                         filter: Mapping[str, Any] | None = None) -> list[MemoryHit]:
+                         filter: Mapping[str, Any] | None = None,
+                         mmr: MMR | None = None) -> list[MemoryHit]:
         """Like :meth:`recall` with a ready query vector."""
-        return self._run(self._recall(None, vector, agent_id, memory_types, k, filter))
+        return self._run(self._recall(None, vector, agent_id, memory_types, k, filter, mmr))
 
     async def arecall_by_vector(self, vector: Vector, agent_id: str, *,
                                 memory_types: MemoryTypes = None, k: int = 5,
-                                filter: Mapping[str, Any] | None = None) -> list[MemoryHit]:
+                                filter: Mapping[str, Any] | None = None,
+                                mmr: MMR | None = None) -> list[MemoryHit]:
         return await self._runner.arun(
-            self._recall(None, vector, agent_id, memory_types, k, filter))
+            self._recall(None, vector, agent_id, memory_types, k, filter, mmr))
 
     async def _get(self, ids: Sequence[str], agent_id: str) -> list[Memory]:
         await self._ensure_ready()

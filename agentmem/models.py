@@ -157,10 +157,14 @@ class ChatTurn(BaseModel):
 
 
 class MemoryHit(BaseModel):
-    """A recalled memory with its cosine similarity to the query (higher is closer)."""
+    """A recalled memory with its cosine similarity to the query (higher is closer).
+
+    ``vector`` is filled only when asked for (MMR re-ranking needs it).
+    """
 
     memory: Memory
     score: float
+    vector: list[float] | None = Field(default=None, repr=False)
 
 
 class MemoryStats(BaseModel):

@@ -219,3 +219,18 @@ def test_memories_pages_oldest_first(memory: HybridMemory, agent_id: str) -> Non
     ])
     assert [m.id for m in memory.memories(agent_id)] == ["m0", "m1", "m2", "m3", "m4"]
     assert [m.id for m in memory.memories(agent_id, limit=2, offset=2)] == ["m2", "m3"]
+
+
+def test_mmr_prefers_diverse_memories(memory: HybridMemory, agent_id: str) -> None:
+    from agentmem import MMR
+
+    dup = [memory.remember("python list comprehension tutorial", agent_id, id=f"dup{i}")
+           for i in range(3)]
+    other = memory.remember("python decorators explained", agent_id, id="other")
+    plain = memory.recall("python list comprehension", agent_id, k=2)
+    assert {h.memory.id for h in plain} <= {d.id for d in dup}
+    diverse = memory.recall("python list comprehension", agent_id, k=2,
+                            mmr=MMR(fetch_k=10, lambda_mult=0.3))
+    assert diverse[0].memory.id in {d.id for d in dup}
+    assert diverse[1].memory.id == other.id
+    assert all(h.vector is None for h in diverse)

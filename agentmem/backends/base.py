@@ -51,6 +51,7 @@ class Backend(Protocol):
         k: int,
         memory_types: Sequence[MemoryType],
         where: FilterNode | None = None,
+        with_vectors: bool = False,
     ) -> list[MemoryHit]:
         """The ``k`` nearest unexpired memories of one agent, closest first."""
         ...

@@ -403,14 +403,15 @@ class ChromaBackend:
         await self._run(self._upsert, memories, vectors)
 
     def _query(self, agent_id: str, vector: Vector, k: int, memory_types: Sequence[MemoryType],
-               where: FilterNode | None) -> list[MemoryHit]:
+               where: FilterNode | None, with_vectors: bool) -> list[MemoryHit]:
         if k < 1:
             raise InvalidInput(f"k must be at least 1, got {k}")
         query = _vector(vector, self._dim(), "the query vector")
         alive: Where = {"_am_expires_at": {"$gt": time.time()}}  # recall skips expired memories
         user = to_chroma_where(where)
         chroma_where = alive if user is None else {"$and": [user, alive]}
-        found: list[tuple[float, str, Memory]] = []
+        found: list[tuple[float, str, Memory, list[float] | None]] = []
+        include = ["documents", "metadatas", "distances"] + (["embeddings"] if with_vectors else [])
         for memory_type in _types(memory_types):
             col = self._memories(agent_id, memory_type)
             n = 0 if col is None else min(k, col.count())
@@ -418,20 +419,22 @@ class ChromaBackend:
                 continue
             res = col.query(query_embeddings=cast(Any, [query]), n_results=n,
                             where=cast(Any, chroma_where),
-                            include=["documents", "metadatas", "distances"])
+                            include=cast(Any, include))
             docs, metas = (res["documents"] or [[]])[0], (res["metadatas"] or [[]])[0]
-            for memory_id, doc, meta, dist in zip(res["ids"][0], docs, metas,
-                                                  (res["distances"] or [[]])[0], strict=True):
+            ids, dists = res["ids"][0], (res["distances"] or [[]])[0]
+            vecs = ([list(map(float, v)) for v in res["embeddings"][0]]  # type: ignore[index]
+                    if with_vectors else [None] * len(ids))
+            for memory_id, doc, meta, dist, vec in zip(ids, docs, metas, dists, vecs, strict=True):
                 memory = _to_memory(agent_id, memory_type, (memory_id, doc, dict(meta)))
-                found.append((float(dist), memory_id, memory))
+                found.append((float(dist), memory_id, memory, vec))
         found.sort(key=lambda hit: (hit[0], hit[1]))
-        return [MemoryHit(memory=m, score=1.0 - dist) for dist, _, m in found[:k]]
+        return [MemoryHit(memory=m, score=1.0 - dist, vector=vec) for dist, _, m, vec in found[:k]]
 
     async def query(self, agent_id: str, vector: Vector, *, k: int,
-                    memory_types: Sequence[MemoryType], where: FilterNode | None = None
-                    ) -> list[MemoryHit]:
+                    memory_types: Sequence[MemoryType], where: FilterNode | None = None,
+                    with_vectors: bool = False) -> list[MemoryHit]:
         """The ``k`` nearest unexpired memories of one agent, closest first (score 1 - distance)."""
-        return await self._run(self._query, agent_id, vector, k, memory_types, where)
+        return await self._run(self._query, agent_id, vector, k, memory_types, where, with_vectors)
 
     def _read(self, agent_id: str, memory_type: MemoryType, *, ids: Sequence[str] | None = None,
               where: Where | None = None) -> list[Memory]:

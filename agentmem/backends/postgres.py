@@ -337,6 +337,7 @@ class PostgresBackend:
         k: int,
         memory_types: Sequence[MemoryType],
         where: FilterNode | None = None,
+        with_vectors: bool = False,
     ) -> list[MemoryHit]:
         self._check_vectors([vector])
         cond, params = to_sql(where)
@@ -344,6 +345,7 @@ class PostgresBackend:
             _UNEXPIRED, cond)
         args = [agent_id, [t.value for t in memory_types], *params]
         q = _vector(vector)
+        cols = sql.SQL(_COLUMNS + (", embedding" if with_vectors else ""))
         pool = await self._get_pool()
         with self._mapped():
             async with pool.connection() as conn:
@@ -355,7 +357,7 @@ class PostgresBackend:
                     cur = await conn.execute(sql.SQL(
                         "SELECT {cols}, embedding <=> %s AS distance FROM agentmem_memories"
                         " WHERE {scope} ORDER BY embedding <=> %s LIMIT %s"
-                    ).format(cols=sql.SQL(_COLUMNS), scope=scope), [q, *args, q, k])
+                    ).format(cols=cols, scope=scope), [q, *args, q, k])
                     rows = await cur.fetchall()
                 if len(rows) < k:
                     # Exact scan: complete by construction (see the module docstring).
@@ -363,9 +365,11 @@ class PostgresBackend:
                         "WITH scoped AS MATERIALIZED (SELECT {cols}, embedding <=> %s AS distance"
                         " FROM agentmem_memories WHERE {scope})"
                         " SELECT * FROM scoped ORDER BY distance, id LIMIT %s"
-                    ).format(cols=sql.SQL(_COLUMNS), scope=scope), [q, *args, k])
+                    ).format(cols=cols, scope=scope), [q, *args, k])
                     rows = await cur.fetchall()
-        return [MemoryHit(memory=_memory(r), score=1.0 - float(r["distance"])) for r in rows]
+        return [MemoryHit(memory=_memory(r), score=1.0 - float(r["distance"]),
+                          vector=r["embedding"].to_list() if with_vectors else None)
+                for r in rows]
 
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
         if not ids:
