@@ -368,7 +368,7 @@ class PostgresBackend:
                     ).format(cols=cols, scope=scope), [q, *args, k])
                     rows = await cur.fetchall()
         return [MemoryHit(memory=_memory(r), score=1.0 - float(r["distance"]),
-                          vector=r["embedding"].to_list() if with_vectors else None)
+                          vector=_floats(r["embedding"]) if with_vectors else None)
                 for r in rows]
 
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
@@ -498,7 +498,7 @@ class PostgresBackend:
                     if not rows:
                         return done
                     await write([_memory(r) for r in rows],
-                                [r["embedding"].to_list() for r in rows])
+                                [_floats(r["embedding"]) for r in rows])
                     await conn.execute(
                         "UPDATE agentmem_memories SET needs_index = false"
                         " WHERE (agent_id, id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
@@ -580,6 +580,12 @@ def _vector(v: Vector) -> Any:
     if not np.all(np.isfinite(arr)):
         raise InvalidInput("vectors must contain finite numbers only (no NaN or infinity)")
     return arr
+
+
+def _floats(v: Any) -> list[float]:
+    """A vector column as a list: pgvector < 0.4 returns numpy arrays, later a Vector."""
+    out: list[float] = v.tolist() if hasattr(v, "tolist") else v.to_list()
+    return out
 
 
 def _memory(r: dict[str, Any]) -> Memory:
