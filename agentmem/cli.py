@@ -1,4 +1,4 @@
-"""The ``agentmem`` command: demo, doctor, migrate, stats, reindex."""
+"""The ``agentmem`` command: demo, doctor, migrate, stats, reindex, import."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import AgentMemError
+from .importers import Layout, PGVectorStoreColumns, SourceKind
 from .memory import HybridMemory
+from .models import MemoryType
 from .settings import AgentMemSettings, load_settings
 
 __all__ = ["app"]
@@ -226,6 +228,92 @@ def reindex(agent_id: str | None = typer.Option(None, "--agent", help="Only this
         print(json.dumps({"indexed": n, "agent_id": agent_id}))
     else:
         console.print(f"[green]indexed {n} memories[/]")
+
+
+FROM_OPT = typer.Option(..., "--from", help="The kind of store to read.")
+MEMORY_TYPE_OPT = typer.Option(MemoryType.SEMANTIC, "--memory-type",
+                               help="The type of the imported memories.")
+LAYOUT_OPT = typer.Option(Layout.AUTO, "--layout", help=(
+    "langchain-postgres only: auto looks the collection up among PGVector's collections and "
+    "as a PGVectorStore table; name the layout when both exist."))
+
+
+@app.command("import")
+def import_(
+    source_kind: SourceKind = FROM_OPT,
+    location: str = typer.Argument(..., metavar="URL_OR_PATH", help=(
+        "langchain-postgres: a postgresql:// (or postgresql+psycopg://) URL; "
+        "chroma: an http(s)://HOST:PORT server or a persist directory.")),
+    collection: str = typer.Option(..., "--collection", help=(
+        "A PGVector collection name, a PGVectorStore table (table or schema.table), "
+        "or a Chroma collection.")),
+    agent_id: str = typer.Option(..., "--agent", help="Whose memories the records become."),
+    memory_type: MemoryType = MEMORY_TYPE_OPT,
+    batch_size: int = typer.Option(500, "--batch-size", min=1, max=10_000,
+                                   help="Records read and written per atomic batch."),
+    same_model: bool = typer.Option(False, "--same-model", help=(
+        "Assert the source was embedded with agentmem's embedder: its vectors are copied "
+        "when the dimensions match (otherwise the text is re-embedded).")),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help=(
+        "Skip (and count) records that cannot become memories, e.g. empty text, "
+        "instead of failing.")),
+    layout: Layout = LAYOUT_OPT,
+    id_column: str = typer.Option("langchain_id", "--id-column", help="PGVectorStore only."),
+    content_column: str = typer.Option("content", "--content-column",
+                                       help="PGVectorStore only."),
+    embedding_column: str = typer.Option("embedding", "--embedding-column",
+                                         help="PGVectorStore only."),
+    metadata_json_column: str = typer.Option("langchain_metadata", "--metadata-json-column",
+                                             help="PGVectorStore only."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Copy a LangChain store (langchain-postgres or Chroma) into an agent's memories.
+
+    Ids, texts and metadata are kept; a re-run upserts the same ids, never duplicates.
+    """
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .importers import ImportReport, import_records, open_chroma, open_langchain_postgres
+
+    progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, disable=as_json)
+    task: list[Any] = []
+
+    def advance(done: int, total: int) -> None:
+        if not task:
+            task.append(progress.add_task("import", total=total))
+        progress.update(task[0], completed=done, total=total)
+
+    with _memory() as memory:
+        if source_kind is SourceKind.CHROMA:
+            opened: Any = open_chroma(location, collection)
+        else:
+            opened = open_langchain_postgres(
+                location, collection, layout=layout, columns=PGVectorStoreColumns(
+                    id_column, content_column, embedding_column, metadata_json_column))
+        with opened as source, progress:
+            report: ImportReport = import_records(
+                memory, source, agent_id, memory_type=memory_type, batch_size=batch_size,
+                same_model=same_model, skip_invalid=skip_invalid, progress=advance)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        batches = f"{report.batches} batch{'es' if report.batches != 1 else ''}"
+        console.print(f"[green]imported {report.imported}[/] of {report.source_count} records "
+                      f"from the {escape(report.source)} into {report.memory_type} memories of "
+                      f"{escape(report.agent_id)} ({batches}, {report.seconds:.1f}s)")
+        console.print(f"vectors: {escape(report.vectors_reason)}")
+        if report.skipped:
+            console.print(f"[yellow]skipped {report.skipped} invalid records[/]: "
+                          + escape("; ".join(report.skipped_examples)))
+    if report.problem:
+        if not as_json:
+            console.print(f"[bold red]count check failed:[/] {escape(report.problem)}")
+        raise typer.Exit(1)
+    if not as_json:
+        console.print(f"count check: {report.source_count} in the source = {report.arrived} "
+                      f"arrived + {report.skipped} skipped")
 
 
 @app.command()

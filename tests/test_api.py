@@ -29,6 +29,20 @@ def test_public_api_is_pinned_and_importable() -> None:
         assert getattr(agentmem, name) is not None
 
 
+LANGCHAIN_PUBLIC = {
+    "AgentMemChatMessageHistory", "AgentMemEmbeddings", "AgentMemRetriever", "AgentMemStore",
+    "AgentMemVectorStore", "LangChainEmbedder", "RecallInput", "RememberInput", "memory_tools",
+}
+
+
+def test_langchain_api_is_pinned_and_importable() -> None:
+    import langchain_agentmem
+
+    assert set(langchain_agentmem.__all__) == LANGCHAIN_PUBLIC
+    for name in LANGCHAIN_PUBLIC:
+        assert getattr(langchain_agentmem, name) is not None
+
+
 def test_error_tree() -> None:
     for name in errors.__all__:
         assert issubclass(getattr(errors, name), agentmem.AgentMemError)

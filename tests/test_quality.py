@@ -15,10 +15,10 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff() -> None:
-    result = _run(str(BIN / "ruff"), "check", "agentmem", "tests")
+    result = _run(str(BIN / "ruff"), "check", "agentmem", "langchain_agentmem", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_strict() -> None:
-    result = _run(str(BIN / "mypy"), "agentmem", "tests")
+    result = _run(str(BIN / "mypy"), "agentmem", "langchain_agentmem", "tests")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -191,6 +191,9 @@ class PostgresBackend:
             )
             with self._mapped():
                 await pool.open(wait=True, timeout=self.config.connect_timeout)
+            if self._pool is not None:  # a concurrent first call won the race: keep its pool
+                await pool.close()
+                return self._pool
             self._pool = pool
         return self._pool
 
