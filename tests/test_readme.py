@@ -25,12 +25,20 @@ def test_readme_opens_with_demo_then_tests_and_ci_runs_the_second() -> None:
     assert ci[-1] == second
 
 
-def test_quick_start_runs(tmp_path: Path) -> None:
-    code = blocks("python")[0]
+def run_block(n: int, cwd: Path) -> list[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTMEM_")}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+    result = subprocess.run([sys.executable, "-c", blocks("python")[n]], cwd=cwd, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_quick_start_runs(tmp_path: Path) -> None:
+    lines = run_block(0, tmp_path)
     assert lines[0].endswith("The user prefers dark mode")
     assert "Hi again!" in lines[1] and "total=2" in lines[2]
+
+
+def test_langchain_section_runs(tmp_path: Path) -> None:
+    lines = run_block(1, tmp_path)
+    assert lines == ["The user prefers dark mode", "{'text': 'dark mode'}"]
