@@ -31,7 +31,7 @@ from .errors import (
 )
 from .filters import FilterNode, parse_filter
 from .models import ChatTurn, Memory, MemoryHit, MemoryStats, MemoryType, utcnow
-from .retrieval import MMR, mmr_select
+from .retrieval import MMR, fuse_ranks, mmr_select
 from .settings import AgentMemSettings, Mode, load_settings
 
 if TYPE_CHECKING:
@@ -400,8 +400,12 @@ class HybridMemory:
 
     async def _recall(self, query: str | None, vector: Vector | None, agent_id: str,
                       memory_types: MemoryTypes, k: int, filter: Mapping[str, Any] | None,
-                      mmr: MMR | None) -> list[MemoryHit]:
+                      mmr: MMR | None, lexical_weight: float = 0.0) -> list[MemoryHit]:
         agent, types, k, where = _agent(agent_id), _types(memory_types), _k(k), parse_filter(filter)
+        if not 0.0 <= lexical_weight <= 1.0:
+            raise InvalidInput(f"lexical_weight must be in [0, 1], got {lexical_weight!r}")
+        if lexical_weight and (query is None or mmr is not None):
+            raise InvalidInput("lexical_weight needs a query text and cannot be combined with mmr")
         await self._ensure_ready()
         if vector is None:
             if not isinstance(query, str) or not query.strip():
@@ -410,13 +414,20 @@ class HybridMemory:
         elif len(vector) != self.embedder.dimension:
             raise DimensionMismatch(f"query vector has dimension {len(vector)} but the store "
                                     f"holds {self.embedder.dimension}")
-        fetch = max(k, mmr.fetch_k) if mmr else k
+        fetch = max(k, mmr.fetch_k) if mmr else (2 * k if lexical_weight else k)
         hits = None
         if self.mode == "hybrid":
             hits = await self._recall_from_index(agent, vector, types, fetch, where, bool(mmr))
         if hits is None:
             hits = await self._primary.query(agent, vector, k=fetch, memory_types=types,
                                              where=where, with_vectors=bool(mmr))
+        if lexical_weight:
+            lexical = await self._primary.search_text(agent, str(query), k=fetch,
+                                                      memory_types=types, where=where)
+            by_id = {h.memory.id: h for h in [*lexical, *hits]}
+            order = fuse_ranks([h.memory.id for h in hits], [h.memory.id for h in lexical],
+                               lexical_weight)
+            return [by_id[i] for i in order[:k]]
         if mmr is None:
             return hits
         chosen = mmr_select(vector, [h.vector or [] for h in hits], k, mmr.lambda_mult)
@@ -446,19 +457,41 @@ class HybridMemory:
         return [h.model_copy(update={"memory": fresh[h.memory.id]}) for h in hits]
 
     def recall(self, query: str, agent_id: str, *, memory_types: MemoryTypes = None, k: int = 5,
-               filter: Mapping[str, Any] | None = None, mmr: MMR | None = None
-               ) -> list[MemoryHit]:
+               filter: Mapping[str, Any] | None = None, mmr: MMR | None = None,
+               lexical_weight: float = 0.0) -> list[MemoryHit]:
         """The ``k`` memories of ``agent_id`` closest to ``query``, best first.
 
-        With ``mmr``, ``fetch_k`` nearest are re-ranked for diversity (maximal marginal relevance).
+        With ``mmr``, ``fetch_k`` nearest are re-ranked for diversity (maximal marginal
+        relevance). With ``lexical_weight`` > 0, dense and lexical (:meth:`search_text`)
+        rankings are merged by weighted reciprocal rank fusion; each hit keeps the score of
+        the search that found it.
         """
-        return self._run(self._recall(query, None, agent_id, memory_types, k, filter, mmr))
+        return self._run(self._recall(query, None, agent_id, memory_types, k, filter, mmr,
+                                      lexical_weight))
 
     async def arecall(self, query: str, agent_id: str, *, memory_types: MemoryTypes = None,
                       k: int = 5, filter: Mapping[str, Any] | None = None,
-                      mmr: MMR | None = None) -> list[MemoryHit]:
+                      mmr: MMR | None = None, lexical_weight: float = 0.0) -> list[MemoryHit]:
         return await self._runner.arun(
-            self._recall(query, None, agent_id, memory_types, k, filter, mmr))
+            self._recall(query, None, agent_id, memory_types, k, filter, mmr, lexical_weight))
+
+    async def _search_text(self, query: str, agent_id: str, memory_types: MemoryTypes, k: int,
+                           filter: Mapping[str, Any] | None) -> list[MemoryHit]:
+        agent, types, k, where = _agent(agent_id), _types(memory_types), _k(k), parse_filter(filter)
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("search_text needs a non-empty query text")
+        await self._ensure_ready()
+        return await self._primary.search_text(agent, query, k=k, memory_types=types, where=where)
+
+    def search_text(self, query: str, agent_id: str, *, memory_types: MemoryTypes = None,
+                    k: int = 5, filter: Mapping[str, Any] | None = None) -> list[MemoryHit]:
+        """Lexical search: memories sharing words with ``query``, best first (scores in [0, 1))."""
+        return self._run(self._search_text(query, agent_id, memory_types, k, filter))
+
+    async def asearch_text(self, query: str, agent_id: str, *, memory_types: MemoryTypes = None,
+                           k: int = 5, filter: Mapping[str, Any] | None = None
+                           ) -> list[MemoryHit]:
+        return await self._runner.arun(self._search_text(query, agent_id, memory_types, k, filter))
 
     def recall_by_vector(self, vector: Vector, agent_id: str, *,
                          memory_types: MemoryTypes = None, k: int = 5,

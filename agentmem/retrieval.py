@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,7 +12,10 @@ import numpy as np
 
 from .errors import InvalidInput
 
-__all__ = ["MMR", "mmr_select"]
+__all__ = ["MMR", "fuse_ranks", "lexical_scores", "mmr_select"]
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+RRF_K = 60  # the usual reciprocal-rank-fusion constant
 
 
 @dataclass(frozen=True)
@@ -48,3 +54,41 @@ def mmr_select(query: Sequence[float], candidates: Sequence[Sequence[float]], k:
         scores[chosen] = -np.inf
         chosen.append(int(np.argmax(scores)))
     return chosen
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def lexical_scores(query: str, texts: Sequence[str]) -> list[float]:
+    """BM25-style relevance of each text to ``query``, squashed into [0, 1); 0 = no shared term.
+
+    Used where the store has no full-text index of its own (Chroma); PostgreSQL ranks with
+    its ``tsvector`` index instead.
+    """
+    terms = set(tokens(query))
+    docs = [Counter(tokens(t)) for t in texts]
+    if not terms or not docs:
+        return [0.0] * len(texts)
+    avg_len = sum(sum(d.values()) for d in docs) / len(docs) or 1.0
+    scores = []
+    for d in docs:
+        length = sum(d.values())
+        s = 0.0
+        for term in terms:
+            tf = d.get(term, 0)
+            if tf:
+                df = sum(1 for other in docs if term in other)
+                idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+                s += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / avg_len))
+        scores.append(s / (s + 1.0))
+    return scores
+
+
+def fuse_ranks(dense: Sequence[str], lexical: Sequence[str], lexical_weight: float) -> list[str]:
+    """Weighted reciprocal rank fusion of two ranked id lists, best first."""
+    score: dict[str, float] = {}
+    for weight, ranked in ((1.0 - lexical_weight, dense), (lexical_weight, lexical)):
+        for rank, key in enumerate(ranked):
+            score[key] = score.get(key, 0.0) + weight / (RRF_K + rank + 1)
+    return sorted(score, key=lambda key: -score[key])

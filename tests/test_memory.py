@@ -234,3 +234,25 @@ def test_mmr_prefers_diverse_memories(memory: HybridMemory, agent_id: str) -> No
     assert diverse[0].memory.id in {d.id for d in dup}
     assert diverse[1].memory.id == other.id
     assert all(h.vector is None for h in diverse)
+
+
+def test_search_text_finds_shared_words_only(memory: HybridMemory, agent_id: str) -> None:
+    a = memory.remember("The invoice for ACME was paid in March", agent_id, metadata={"t": 1})
+    b = memory.remember("ACME invoice overdue, ACME invoice disputed", agent_id, metadata={"t": 2})
+    memory.remember("Grandma's apple pie recipe", agent_id)
+    memory.remember("acme invoice of someone else", "another-agent")
+    hits = memory.search_text("acme invoices", agent_id, k=5)
+    assert {h.memory.id for h in hits} == {a.id, b.id}
+    assert all(0 < h.score < 1 for h in hits)
+    assert [h.memory.id for h in memory.search_text("acme", agent_id, filter={"t": 1})] == [a.id]
+    assert memory.search_text("zeppelin", agent_id) == []
+
+
+def test_recall_fuses_lexical_and_dense(memory: HybridMemory, agent_id: str) -> None:
+    code = memory.remember("error code XJ-4471 on checkout", agent_id)
+    for i in range(6):
+        memory.remember(f"checkout page error number {i} explained", agent_id)
+    fused = memory.recall("XJ-4471", agent_id, k=3, lexical_weight=0.7)
+    assert fused[0].memory.id == code.id and len(fused) == 3
+    with pytest.raises(InvalidInput):
+        memory.recall("q", agent_id, lexical_weight=1.5)

@@ -56,6 +56,21 @@ class Backend(Protocol):
         """The ``k`` nearest unexpired memories of one agent, closest first."""
         ...
 
+    async def search_text(
+        self,
+        agent_id: str,
+        text: str,
+        *,
+        k: int,
+        memory_types: Sequence[MemoryType],
+        where: FilterNode | None = None,
+    ) -> list[MemoryHit]:
+        """Lexical search: unexpired memories sharing words with ``text``, best first.
+
+        Scores are in [0, 1); memories with no word in common are not returned.
+        """
+        ...
+
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
         """Memories by id, in the order asked; missing ids are left out."""
         ...

@@ -32,6 +32,7 @@ from ..errors import (
 )
 from ..filters import And, Comparison, FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
+from ..retrieval import lexical_scores
 from .base import StoreInfo, Vector
 
 if TYPE_CHECKING:
@@ -441,6 +442,23 @@ class ChromaBackend:
         col = self._memories(agent_id, memory_type)
         return [] if col is None else [
             _to_memory(agent_id, memory_type, row) for row in self._rows(col, ids=ids, where=where)]
+
+    def _search_text(self, agent_id: str, text: str, k: int, memory_types: Sequence[MemoryType],
+                     where: FilterNode | None) -> list[MemoryHit]:
+        # Chroma has no ranked full-text search: score the agent's matching memories here.
+        alive: Where = {"_am_expires_at": {"$gt": time.time()}}
+        user = to_chroma_where(where)
+        chroma_where = alive if user is None else {"$and": [user, alive]}
+        found = [m for t in _types(memory_types) for m in self._read(agent_id, t, where=chroma_where)]
+        scored = sorted(zip(lexical_scores(text, [m.content for m in found]), found, strict=True),
+                        key=lambda pair: (-pair[0], pair[1].id))
+        return [MemoryHit(memory=m, score=s) for s, m in scored[:k] if s > 0]
+
+    async def search_text(self, agent_id: str, text: str, *, k: int,
+                          memory_types: Sequence[MemoryType], where: FilterNode | None = None
+                          ) -> list[MemoryHit]:
+        """Lexical search, scored BM25-style over this agent's memories (see ``lexical_scores``)."""
+        return await self._run(self._search_text, agent_id, text, k, memory_types, where)
 
     def _get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
         wanted = _unique(ids)

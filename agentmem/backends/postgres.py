@@ -374,6 +374,33 @@ class PostgresBackend:
                           vector=_floats(r["embedding"]) if with_vectors else None)
                 for r in rows]
 
+    async def search_text(
+        self,
+        agent_id: str,
+        text: str,
+        *,
+        k: int,
+        memory_types: Sequence[MemoryType],
+        where: FilterNode | None = None,
+    ) -> list[MemoryHit]:
+        """Full-text search on the generated ``tsvector``: any query word matches (OR)."""
+        cond, params = to_sql(where)
+        pool = await self._get_pool()
+        with self._mapped():
+            async with pool.connection() as conn:
+                # plainto_tsquery ANDs the stemmed words; recall wants any of them, so swap & for |
+                # and re-read the lexemes with 'simple' (no second stemming).
+                # Rank normalisation 32 maps the rank into [0, 1).
+                cur = await conn.execute(sql.SQL(
+                    "SELECT {cols}, ts_rank_cd(content_tsv, q, 32) AS rank FROM agentmem_memories,"
+                    " to_tsquery('simple', replace(plainto_tsquery('english', %s)::text, '&', '|')) q"
+                    " WHERE agent_id = %s AND memory_type = ANY(%s) AND {alive} AND ({cond})"
+                    " AND content_tsv @@ q ORDER BY rank DESC, id LIMIT %s"
+                ).format(cols=sql.SQL(_COLUMNS), alive=_UNEXPIRED, cond=cond),
+                    [text, agent_id, [t.value for t in memory_types], *params, k])
+                rows = await cur.fetchall()
+        return [MemoryHit(memory=_memory(r), score=float(r["rank"])) for r in rows]
+
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
         if not ids:
             return []
