@@ -59,12 +59,13 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from .errors import AgentMemError, BackendError, BackendUnavailable, InvalidInput, NotFound
 from .models import Memory, MemoryType
+from .settings import redact_url
 
 if TYPE_CHECKING:
     import psycopg
@@ -196,18 +197,6 @@ class ImportReport:
 # -- helpers --------------------------------------------------------------------------------
 
 
-def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return "<unparsable URL>"
-    if not password:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@")))
-
-
 def _scrub(message: str, url: str) -> str:
     """A driver message with the URL's password (should it appear) masked."""
     try:
@@ -265,7 +254,7 @@ def _pg_url(url: str) -> str:
     base = scheme.split("+", 1)[0].lower()
     if not sep or base not in ("postgresql", "postgres"):
         raise InvalidInput(f"the langchain-postgres source must be a postgresql:// URL "
-                           f"(postgresql+psycopg:// is accepted too), got {redact(url)!r}")
+                           f"(postgresql+psycopg:// is accepted too), got {redact_url(url)!r}")
     return f"postgresql://{rest}"
 
 
@@ -337,10 +326,10 @@ def _pg_errors(url: str) -> Iterator[None]:
     except AgentMemError:
         raise
     except psycopg.OperationalError as exc:
-        raise BackendUnavailable(f"could not reach the source PostgreSQL at {redact(url)}: "
+        raise BackendUnavailable(f"could not reach the source PostgreSQL at {redact_url(url)}: "
                                  f"{_scrub(str(exc).strip(), url)}") from exc
     except psycopg.Error as exc:
-        raise BackendError(f"reading the source PostgreSQL at {redact(url)} failed: "
+        raise BackendError(f"reading the source PostgreSQL at {redact_url(url)} failed: "
                            f"{_scrub(str(exc).strip(), url)}") from exc
 
 
@@ -486,7 +475,7 @@ def open_langchain_postgres(url: str, collection: str, *, layout: Layout | str =
         raise InvalidInput(f"unknown layout {layout!r}: use auto, pgvector or pgvectorstore"
                            ) from exc
     conninfo = _pg_url(url)
-    where = redact(url)
+    where = redact_url(url)
     try:
         conn = psycopg.connect(conninfo, connect_timeout=connect_timeout)
     except psycopg.OperationalError as exc:
@@ -572,7 +561,7 @@ def open_chroma(location: str, collection: str) -> Iterator[ChromaSource]:
         port = (urlsplit(location).port or (443 if location.startswith("https") else 8000)
                 if is_http else 0)
     except ValueError as exc:
-        raise InvalidInput(f"invalid Chroma URL {redact(location)!r}: {exc}") from exc
+        raise InvalidInput(f"invalid Chroma URL {redact_url(location)!r}: {exc}") from exc
     unreachable = f"cannot reach the source Chroma server at {where}"
 
     def guard(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -590,7 +579,7 @@ def open_chroma(location: str, collection: str) -> Iterator[ChromaSource]:
     if is_http:
         parts = urlsplit(location)
         if not parts.hostname or parts.path not in ("", "/"):
-            raise InvalidInput(f"invalid Chroma URL {redact(location)!r}: use http(s)://HOST:PORT")
+            raise InvalidInput(f"invalid Chroma URL {redact_url(location)!r}: use http(s)://HOST:PORT")
         try:
             client = chromadb.HttpClient(host=parts.hostname, port=port,
                                          ssl=parts.scheme == "https", settings=settings)

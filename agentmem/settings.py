@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
 
-__all__ = ["AgentMemSettings", "Mode", "load_settings"]
+__all__ = ["AgentMemSettings", "Mode", "load_settings", "redact_url"]
 
 Mode = Literal["chroma", "pgvector", "hybrid"]
 
@@ -69,3 +70,15 @@ def load_settings(**overrides: object) -> AgentMemSettings:
             for e in exc.errors()
         )
         raise ConfigError(f"invalid agentmem settings: {problems}") from exc
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, safe to print in an error."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparsable URL>"
+    if not password:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@")))

@@ -21,7 +21,7 @@ from agentmem import (
 )
 from agentmem.backends._pg_schema import EXPECTED_INDEXES, SCHEMA_VERSION
 from agentmem.backends.base import StoreInfo
-from agentmem.backends.postgres import redact_url
+from agentmem.settings import redact_url
 
 
 class OtherModel(HashingEmbedder):

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import (
     AgentMemError,
@@ -26,6 +25,7 @@ from ..errors import (
 )
 from ..filters import And, Comparison, FilterNode, Or
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
+from ..settings import redact_url
 from . import _pg_schema as schema
 from .base import StoreInfo, Vector
 
@@ -72,15 +72,6 @@ class PostgresConfig:
     connect_timeout: float = 10.0
     search: Literal["exact", "hnsw"] = "exact"
     hnsw_ef_search: int = 100
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, safe to print in an error."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 # -- filter translation ------------------------------------------------------------
