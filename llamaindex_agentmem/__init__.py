@@ -2,4 +2,27 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .chat_store import AgentMemChatStore, AgentMemDBChatStore
+from .embeddings import AgentMemEmbedding, LlamaIndexEmbedder
+from .memory_blocks import (
+    EpisodicMemoryBlock,
+    HeuristicFactExtractor,
+    LLMFactExtractor,
+    ProceduralMemoryBlock,
+    SemanticMemoryBlock,
+)
+from .vector_store import AgentMemVectorStore, to_agentmem_filter
+
+__all__ = [
+    "AgentMemChatStore",
+    "AgentMemDBChatStore",
+    "AgentMemEmbedding",
+    "AgentMemVectorStore",
+    "EpisodicMemoryBlock",
+    "HeuristicFactExtractor",
+    "LLMFactExtractor",
+    "LlamaIndexEmbedder",
+    "ProceduralMemoryBlock",
+    "SemanticMemoryBlock",
+    "to_agentmem_filter",
+]

@@ -43,6 +43,26 @@ def test_langchain_api_is_pinned_and_importable() -> None:
         assert getattr(langchain_agentmem, name) is not None
 
 
+LLAMAINDEX_PUBLIC = {
+    "AgentMemChatStore", "AgentMemDBChatStore", "AgentMemEmbedding", "AgentMemVectorStore",
+    "EpisodicMemoryBlock", "HeuristicFactExtractor", "LLMFactExtractor", "LlamaIndexEmbedder",
+    "ProceduralMemoryBlock", "SemanticMemoryBlock", "to_agentmem_filter",
+}
+
+
+def test_llamaindex_api_is_pinned_and_never_imports_langchain() -> None:
+    import subprocess
+    import sys
+
+    import llamaindex_agentmem
+
+    assert set(llamaindex_agentmem.__all__) == LLAMAINDEX_PUBLIC
+    code = ("import sys, llamaindex_agentmem; "
+            "print(sorted(m for m in sys.modules if m.startswith('langchain')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_error_tree() -> None:
     for name in errors.__all__:
         assert issubclass(getattr(errors, name), agentmem.AgentMemError)

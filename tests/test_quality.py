@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+CODE = ("agentmem", "langchain_agentmem", "llamaindex_agentmem", "tests")
 
 
 def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
@@ -15,10 +16,10 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff() -> None:
-    result = _run(str(BIN / "ruff"), "check", "agentmem", "langchain_agentmem", "tests")
+    result = _run(str(BIN / "ruff"), "check", *CODE)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_strict() -> None:
-    result = _run(str(BIN / "mypy"), "agentmem", "langchain_agentmem", "tests")
+    result = _run(str(BIN / "mypy"), *CODE)
     assert result.returncode == 0, result.stdout + result.stderr
