@@ -608,6 +608,41 @@ class HybridMemory:
     async def aclear_history(self, session_id: str, agent_id: str) -> int:
         return await self._runner.arun(self._clear_history(session_id, agent_id))
 
+    async def _replace_history(self, session_id: str, agent_id: str,
+                               turns: Sequence[ChatTurn]) -> list[ChatTurn]:
+        agent = _agent(agent_id)
+        if any(t.agent_id != agent or t.session_id != session_id for t in turns):
+            raise InvalidInput(f"every turn must belong to session {session_id!r} of agent "
+                               f"{agent!r}")
+        await self._ensure_ready()
+        await self._primary.replace_turns(agent, session_id, list(turns))
+        return list(turns)
+
+    def replace_history(self, session_id: str, agent_id: str,
+                        turns: Sequence[ChatTurn]) -> list[ChatTurn]:
+        """Make ``turns`` the whole history of a session (one transaction in PostgreSQL).
+
+        For edits a chat framework makes (drop or insert one message); in Chroma mode the new
+        turns are written before the old are deleted, so a failure never loses both.
+        """
+        return self._run(self._replace_history(session_id, agent_id, turns))
+
+    async def areplace_history(self, session_id: str, agent_id: str,
+                               turns: Sequence[ChatTurn]) -> list[ChatTurn]:
+        return await self._runner.arun(self._replace_history(session_id, agent_id, turns))
+
+    async def _sessions(self, agent_id: str) -> list[str]:
+        agent = _agent(agent_id)
+        await self._ensure_ready()
+        return await self._primary.list_sessions(agent)
+
+    def sessions(self, agent_id: str) -> list[str]:
+        """The sessions of an agent that hold turns, first started first."""
+        return self._run(self._sessions(agent_id))
+
+    async def asessions(self, agent_id: str) -> list[str]:
+        return await self._runner.arun(self._sessions(agent_id))
+
     # -- operations -----------------------------------------------------------------
 
     async def _stats(self, agent_id: str) -> MemoryStats:

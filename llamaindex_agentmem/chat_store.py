@@ -20,16 +20,10 @@ A chat key is an agentmem ``session_id``. Each ``ChatMessage`` becomes one
 Turns written without ``li_message`` (by ``HybridMemory.add_turn`` or the LangChain
 adapter) are read back as a plain text message of the closest role.
 
-What agentmem's core does not offer, and how these classes make do (see each method):
-
-- listing an agent's sessions: keys are recorded, once each, in a registry session of the
-  agent (:data:`KEYS_SESSION`); ``get_keys`` lists the recorded keys that still hold
-  messages, so sessions written by other writers (``HybridMemory.add_turn``, LangChain)
-  are not listed;
-- deleting or changing one turn: ``delete_message``, ``delete_last_message``, inserting at
-  an index, and archiving rewrite the session (read, clear, append the rest). The rewrite
-  is two writes: a concurrent append to the same key may be lost, and a crash between
-  them loses the rest of the session.
+Chat keys are listed with ``HybridMemory.sessions`` (so sessions written by other writers,
+such as the LangChain adapter, are listed too), and edits that drop or insert one message
+replace the session with ``HybridMemory.replace_history``: one transaction in PostgreSQL;
+in Chroma the new turns are written before the old are deleted.
 """
 
 from __future__ import annotations
@@ -45,13 +39,11 @@ from pydantic import PrivateAttr, ValidationError
 
 from agentmem import ChatTurn, HybridMemory, InvalidInput
 
-__all__ = ["ARCHIVE_SUFFIX", "KEYS_SESSION", "MESSAGE_KEY", "AgentMemChatStore",
+__all__ = ["ARCHIVE_SUFFIX", "MESSAGE_KEY", "AgentMemChatStore",
            "AgentMemDBChatStore", "message_to_turn", "turn_to_message"]
 
 MESSAGE_KEY = "li_message"  # the ChatTurn.extra key holding the serialised ChatMessage
-KEYS_SESSION = "agentmem:llamaindex:chat-keys"  # the per-agent registry of chat keys
 ARCHIVE_SUFFIX = "::llamaindex-archived"  # AgentMemDBChatStore: archived messages of a key
-_KEY_ROLE = "key"
 _MAX_KEY = 256
 
 # Roles other writers use (LangChain message types included), as LlamaIndex roles.
@@ -71,7 +63,7 @@ def _check_agent(memory: HybridMemory, agent_id: str) -> None:
 def _check_key(key: str, max_len: int = _MAX_KEY) -> str:
     if not isinstance(key, str) or not key.strip():
         raise InvalidInput(f"a chat key must be a non-empty string, got {key!r}")
-    if key == KEYS_SESSION or key.endswith(ARCHIVE_SUFFIX):
+    if key.endswith(ARCHIVE_SUFFIX):
         raise InvalidInput(f"chat key {key!r} is reserved by llamaindex_agentmem")
     if len(key) > max_len or "\x00" in key:
         raise InvalidInput(f"a chat key must be at most {max_len} characters with no NUL byte")
@@ -131,53 +123,13 @@ def _messages(turns: Sequence[ChatTurn]) -> list[ChatMessage]:
     return [turn_to_message(t) for t in turns]
 
 
+def _keys(sessions: Sequence[str]) -> list[str]:
+    """Chat keys among an agent's sessions (archive sessions of the DB store are not keys)."""
+    return [s for s in sessions if not s.endswith(ARCHIVE_SUFFIX)]
+
+
 def _copy(turn: ChatTurn, session_id: str) -> ChatTurn:
     return turn.model_copy(update={"session_id": session_id})
-
-
-class _KeyRegistry:
-    """The chat keys of one agent, kept as turns of :data:`KEYS_SESSION` (core has no list)."""
-
-    def __init__(self, memory: HybridMemory, agent_id: str) -> None:
-        self.memory = memory
-        self.agent_id = agent_id
-        self._known: set[str] = set()
-
-    @staticmethod
-    def _keys(turns: Sequence[ChatTurn]) -> list[str]:
-        return list(dict.fromkeys(t.content for t in turns if t.role == _KEY_ROLE and t.content))
-
-    def _turn(self, key: str) -> ChatTurn:
-        return ChatTurn(session_id=KEYS_SESSION, agent_id=self.agent_id, role=_KEY_ROLE,
-                        content=key)
-
-    def register(self, key: str) -> None:
-        if key in self._known:
-            return
-        keys = self._keys(self.memory.history(KEYS_SESSION, self.agent_id))
-        if key not in keys:
-            self.memory.add_turns([self._turn(key)])
-        self._known.update(keys)
-        self._known.add(key)
-
-    async def aregister(self, key: str) -> None:
-        if key in self._known:
-            return
-        keys = self._keys(await self.memory.ahistory(KEYS_SESSION, self.agent_id))
-        if key not in keys:
-            await self.memory.aadd_turns([self._turn(key)])
-        self._known.update(keys)
-        self._known.add(key)
-
-    def list_keys(self) -> list[str]:
-        keys = self._keys(self.memory.history(KEYS_SESSION, self.agent_id))
-        self._known.update(keys)
-        return keys
-
-    async def alist_keys(self) -> list[str]:
-        keys = self._keys(await self.memory.ahistory(KEYS_SESSION, self.agent_id))
-        self._known.update(keys)
-        return keys
 
 
 class AgentMemChatStore(BaseChatStore):
@@ -187,10 +139,9 @@ class AgentMemChatStore(BaseChatStore):
     other. The ``memory`` is borrowed, not owned: close it yourself. Every method has a
     native async twin (no thread hop): ``aget_messages``, ``async_add_message``, ...
 
-    ``delete_message`` / ``delete_last_message`` / ``add_message(..., idx=)`` rewrite the
-    session (agentmem cannot delete or insert one turn); ``get_keys`` lists the keys this
-    adapter wrote that still hold messages (agentmem cannot list sessions). See the module
-    docstring for what that costs.
+    ``delete_message`` / ``delete_last_message`` / ``add_message(..., idx=)`` replace the
+    session's history in one step (``HybridMemory.replace_history``); ``get_keys`` lists the
+    agent's sessions that hold messages, whoever wrote them.
 
     Example:
         .. code-block:: python
@@ -201,13 +152,11 @@ class AgentMemChatStore(BaseChatStore):
 
     agent_id: str
     _memory: HybridMemory = PrivateAttr()
-    _registry: _KeyRegistry = PrivateAttr()
 
     def __init__(self, memory: HybridMemory, *, agent_id: str) -> None:
         _check_agent(memory, agent_id)
         super().__init__(agent_id=agent_id)  # type: ignore[call-arg]  # a field of ours
         self._memory = memory
-        self._registry = _KeyRegistry(memory, agent_id)
 
     @classmethod
     def class_name(cls) -> str:
@@ -226,12 +175,8 @@ class AgentMemChatStore(BaseChatStore):
     # -- sync -------------------------------------------------------------------------------
 
     def set_messages(self, key: str, messages: list[ChatMessage]) -> None:
-        """Replace the messages of ``key`` (clear, then append all in one write)."""
-        turns = self._turns(_check_key(key), messages)
-        self._registry.register(key)
-        self._memory.clear_history(key, self.agent_id)
-        if turns:
-            self._memory.add_turns(turns)
+        """Replace the messages of ``key`` in one step."""
+        self._memory.replace_history(key, self.agent_id, self._turns(_check_key(key), messages))
 
     def get_messages(self, key: str) -> list[ChatMessage]:
         """Every message of ``key``, oldest first ([] for an unknown key)."""
@@ -240,7 +185,6 @@ class AgentMemChatStore(BaseChatStore):
     def add_message(self, key: str, message: ChatMessage, idx: int | None = None) -> None:
         """Append ``message`` (or insert it at ``idx``, by rewriting the session)."""
         turn = message_to_turn(message, self.agent_id, _check_key(key))
-        self._registry.register(key)
         if idx is None:
             self._memory.add_turns([turn])
             return
@@ -249,9 +193,7 @@ class AgentMemChatStore(BaseChatStore):
         self._rewrite(key, turns)
 
     def _rewrite(self, key: str, turns: list[ChatTurn]) -> None:
-        self._memory.clear_history(key, self.agent_id)
-        if turns:
-            self._memory.add_turns(turns)
+        self._memory.replace_history(key, self.agent_id, turns)
 
     def delete_messages(self, key: str) -> list[ChatMessage] | None:
         """Delete every message of ``key``; returns them (None when there were none)."""
@@ -275,17 +217,14 @@ class AgentMemChatStore(BaseChatStore):
         return self.delete_message(key, -1)
 
     def get_keys(self) -> list[str]:
-        """Keys written through this adapter that still hold messages, first written first."""
-        return [k for k in self._registry.list_keys() if self._memory.history(k, self.agent_id, limit=1)]
+        """The agent's sessions that hold messages, first started first."""
+        return _keys(self._memory.sessions(self.agent_id))
 
     # -- async ------------------------------------------------------------------------------
 
     async def aset_messages(self, key: str, messages: list[ChatMessage]) -> None:
-        turns = self._turns(_check_key(key), messages)
-        await self._registry.aregister(key)
-        await self._memory.aclear_history(key, self.agent_id)
-        if turns:
-            await self._memory.aadd_turns(turns)
+        await self._memory.areplace_history(key, self.agent_id,
+                                            self._turns(_check_key(key), messages))
 
     async def aget_messages(self, key: str) -> list[ChatMessage]:
         return _messages(await self._memory.ahistory(_check_key(key), self.agent_id))
@@ -293,7 +232,6 @@ class AgentMemChatStore(BaseChatStore):
     async def async_add_message(self, key: str, message: ChatMessage,
                                 idx: int | None = None) -> None:
         turn = message_to_turn(message, self.agent_id, _check_key(key))
-        await self._registry.aregister(key)
         if idx is None:
             await self._memory.aadd_turns([turn])
             return
@@ -302,9 +240,7 @@ class AgentMemChatStore(BaseChatStore):
         await self._arewrite(key, turns)
 
     async def _arewrite(self, key: str, turns: list[ChatTurn]) -> None:
-        await self._memory.aclear_history(key, self.agent_id)
-        if turns:
-            await self._memory.aadd_turns(turns)
+        await self._memory.areplace_history(key, self.agent_id, turns)
 
     async def adelete_messages(self, key: str) -> list[ChatMessage] | None:
         turns = await self._memory.ahistory(_check_key(key), self.agent_id)
@@ -325,8 +261,7 @@ class AgentMemChatStore(BaseChatStore):
         return await self.adelete_message(key, -1)
 
     async def aget_keys(self) -> list[str]:
-        return [k for k in await self._registry.alist_keys()
-                if await self._memory.ahistory(k, self.agent_id, limit=1)]
+        return _keys(await self._memory.asessions(self.agent_id))
 
 
 class AgentMemDBChatStore(AsyncDBChatStore):
@@ -339,22 +274,20 @@ class AgentMemDBChatStore(AsyncDBChatStore):
     archived ones, flushed out of the queue into memory blocks, are moved to the session
     ``key + ARCHIVE_SUFFIX``. ``status=None`` means both, archived first.
 
-    ``archive_oldest_messages``, ``delete_oldest_messages`` and ``delete_message`` rewrite
-    the active session (agentmem cannot delete one turn): the archived copy is written
-    first, so a failure can duplicate a message but not drop an archived one. ``idx`` of
-    ``delete_message`` is a position in the ``status=None`` list (agentmem turns have no
-    row id). ``get_keys`` lists the keys written through this adapter that hold messages.
+    ``archive_oldest_messages``, ``delete_oldest_messages`` and ``delete_message`` replace
+    the active session in one step (``HybridMemory.replace_history``); when archiving, the
+    archived copy is written first, so a failure can duplicate a message but not drop it.
+    ``idx`` of ``delete_message`` is a position in the ``status=None`` list (turns have no
+    row id). ``get_keys`` lists the keys that hold active or archived messages.
     """
 
     agent_id: str
     _memory: HybridMemory = PrivateAttr()
-    _registry: _KeyRegistry = PrivateAttr()
 
     def __init__(self, memory: HybridMemory, *, agent_id: str) -> None:
         _check_agent(memory, agent_id)
         super().__init__(agent_id=agent_id)  # type: ignore[call-arg]  # a field of ours
         self._memory = memory
-        self._registry = _KeyRegistry(memory, agent_id)
 
     @classmethod
     def class_name(cls) -> str:
@@ -385,14 +318,11 @@ class AgentMemDBChatStore(AsyncDBChatStore):
                       status: MessageStatus) -> None:
         session = self._session(key, status)
         turns = [message_to_turn(m, self.agent_id, session) for m in messages]
-        await self._registry.aregister(key)
         if turns:
             await self._memory.aadd_turns(turns)
 
     async def _set_active(self, key: str, turns: list[ChatTurn]) -> None:
-        await self._memory.aclear_history(key, self.agent_id)
-        if turns:
-            await self._memory.aadd_turns(turns)
+        await self._memory.areplace_history(key, self.agent_id, turns)
 
     async def get_messages(self, key: str, status: MessageStatus | None = MessageStatus.ACTIVE,
                            limit: int | None = None, offset: int | None = None
@@ -431,9 +361,7 @@ class AgentMemDBChatStore(AsyncDBChatStore):
             return None
         if idx < len(archived):
             removed = archived.pop(idx)
-            await self._memory.aclear_history(key + ARCHIVE_SUFFIX, self.agent_id)
-            if archived:
-                await self._memory.aadd_turns(archived)
+            await self._memory.areplace_history(key + ARCHIVE_SUFFIX, self.agent_id, archived)
         else:
             removed = active.pop(idx - len(archived))
             await self._set_active(key, active)
@@ -466,10 +394,6 @@ class AgentMemDBChatStore(AsyncDBChatStore):
         return _messages(moved)
 
     async def get_keys(self) -> list[str]:
-        """Keys written through this adapter that hold active or archived messages."""
-        out = []
-        for key in await self._registry.alist_keys():
-            if await self._memory.ahistory(key, self.agent_id, limit=1) or \
-                    await self._memory.ahistory(key + ARCHIVE_SUFFIX, self.agent_id, limit=1):
-                out.append(key)
-        return out
+        """Keys that hold active or archived messages, first started first."""
+        sessions = await self._memory.asessions(self.agent_id)
+        return list(dict.fromkeys(s.removesuffix(ARCHIVE_SUFFIX) for s in sessions))

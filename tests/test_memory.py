@@ -256,3 +256,24 @@ def test_recall_fuses_lexical_and_dense(memory: HybridMemory, agent_id: str) -> 
     assert fused[0].memory.id == code.id and len(fused) == 3
     with pytest.raises(InvalidInput):
         memory.recall("q", agent_id, lexical_weight=1.5)
+
+
+def test_replace_history_and_sessions(memory: HybridMemory, agent_id: str) -> None:
+    from agentmem import ChatTurn
+
+    for sid in ("first", "second"):
+        for i in range(3):
+            memory.add_turn(sid, agent_id, "user", f"{sid} {i}")
+    memory.add_turn("elsewhere", "other-agent", "user", "not mine")
+    assert memory.sessions(agent_id) == ["first", "second"]
+    kept = [t for t in memory.history("first", agent_id) if t.content != "first 1"]
+    kept.insert(0, ChatTurn(session_id="first", agent_id=agent_id, role="system", content="sys"))
+    memory.replace_history("first", agent_id, kept)
+    assert [t.content for t in memory.history("first", agent_id)] == ["sys", "first 0", "first 2"]
+    assert [t.content for t in memory.history("second", agent_id)] == [
+        "second 0", "second 1", "second 2"]
+    memory.replace_history("second", agent_id, [])
+    assert memory.sessions(agent_id) == ["first"]
+    with pytest.raises(InvalidInput):
+        memory.replace_history("first", agent_id, [
+            ChatTurn(session_id="second", agent_id=agent_id, role="user", content="x")])

@@ -122,6 +122,15 @@ class Backend(Protocol):
         """Delete a session's turns; returns how many."""
         ...
 
+    async def replace_turns(self, agent_id: str, session_id: str,
+                            turns: Sequence[ChatTurn]) -> None:
+        """Make ``turns`` the whole history of a session, in one step where the store can."""
+        ...
+
+    async def list_sessions(self, agent_id: str) -> list[str]:
+        """The sessions of an agent that hold turns, first started first."""
+        ...
+
     async def turn_stats(self, agent_id: str) -> tuple[int, int]:
         """(turns, sessions) stored for an agent."""
         ...

@@ -563,6 +563,36 @@ class ChromaBackend:
         """Delete a session's turns; returns how many."""
         return await self._run(self._clear_turns, agent_id, session_id)
 
+    def _replace_turns(self, agent_id: str, session_id: str, turns: Sequence[ChatTurn]) -> None:
+        # Chroma has no transactions: write the new turns first, then drop the old ones, so
+        # a failure in between leaves both (visible, recoverable) rather than neither.
+        col = self._turns(agent_id)
+        old = [] if col is None else [
+            row[0] for row in self._rows(col, where={"session_id": session_id}, include=())]
+        if turns:
+            self._append_turns(turns)
+        col = self._turns(agent_id)
+        for chunk in _chunks(old, self._batch()):
+            cast("Collection", col).delete(ids=list(chunk))
+
+    async def replace_turns(self, agent_id: str, session_id: str,
+                            turns: Sequence[ChatTurn]) -> None:
+        """Replace a session's history: new turns are written before the old are deleted."""
+        await self._run(self._replace_turns, agent_id, session_id, turns)
+
+    def _list_sessions(self, agent_id: str) -> list[str]:
+        col = self._turns(agent_id)
+        rows = [] if col is None else self._rows(col, include=("metadatas",))
+        first: dict[str, int] = {}
+        for _, _, meta in rows:
+            sid, seq = str(meta["session_id"]), int(meta["seq"])
+            first[sid] = min(seq, first.get(sid, seq))
+        return sorted(first, key=lambda sid: first[sid])
+
+    async def list_sessions(self, agent_id: str) -> list[str]:
+        """Sessions holding turns, in the order they started."""
+        return await self._run(self._list_sessions, agent_id)
+
     def _turn_stats(self, agent_id: str) -> tuple[int, int]:
         col = self._turns(agent_id)
         rows = [] if col is None else self._rows(col, include=("metadatas",))

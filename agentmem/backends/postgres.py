@@ -541,14 +541,35 @@ class PostgresBackend:
     # -- conversation turns --
 
     async def append_turns(self, turns: Sequence[ChatTurn]) -> None:
+        await self._write_turns(turns)
+
+    async def replace_turns(self, agent_id: str, session_id: str,
+                            turns: Sequence[ChatTurn]) -> None:
+        """Delete and re-insert a session's turns in one transaction."""
+        await self._write_turns(turns, replace=(agent_id, session_id))
+
+    async def _write_turns(self, turns: Sequence[ChatTurn],
+                           replace: tuple[str, str] | None = None) -> None:
         rows = [(t.agent_id, t.session_id, t.role, t.content, Jsonb(t.extra), t.created_at)
                 for t in turns]
         pool = await self._get_pool()
         with self._mapped():
             async with pool.connection() as conn, conn.cursor() as cur:
+                if replace is not None:
+                    await cur.execute("DELETE FROM agentmem_turns WHERE agent_id = %s"
+                                      " AND session_id = %s", list(replace))
                 await cur.executemany(
                     "INSERT INTO agentmem_turns (agent_id, session_id, role, content, extra,"
                     " created_at) VALUES (%s, %s, %s, %s, %s, %s)", rows)
+
+    async def list_sessions(self, agent_id: str) -> list[str]:
+        pool = await self._get_pool()
+        with self._mapped():
+            async with pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT session_id FROM agentmem_turns WHERE agent_id = %s"
+                    " GROUP BY session_id ORDER BY min(seq)", [agent_id])
+                return [r["session_id"] for r in await cur.fetchall()]
 
     async def read_turns(
         self, agent_id: str, session_id: str, limit: int | None = None

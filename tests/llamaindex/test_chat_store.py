@@ -19,7 +19,6 @@ from llama_index.core.storage.chat_store.base_db import MessageStatus
 from agentmem import HybridMemory, InvalidInput
 from llamaindex_agentmem.chat_store import (
     ARCHIVE_SUFFIX,
-    KEYS_SESSION,
     MESSAGE_KEY,
     AgentMemChatStore,
     AgentMemDBChatStore,
@@ -219,7 +218,7 @@ def test_invalid_input_writes_nothing(li_memory: HybridMemory, agent_id: str) ->
     with pytest.raises(TypeError):
         store.add_message(k, "not a message")  # type: ignore[arg-type]
     assert texts(store.get_messages(k)) == ["kept"]
-    for bad in ("", "  ", KEYS_SESSION, "x" + ARCHIVE_SUFFIX):
+    for bad in ("", "  ", "x" + ARCHIVE_SUFFIX):
         with pytest.raises(InvalidInput):
             store.get_messages(bad)
     with pytest.raises(InvalidInput):
