@@ -42,3 +42,8 @@ def test_quick_start_runs(tmp_path: Path) -> None:
 def test_langchain_section_runs(tmp_path: Path) -> None:
     lines = run_block(1, tmp_path)
     assert lines == ["The user prefers dark mode", "{'text': 'dark mode'}"]
+
+
+def test_llamaindex_section_runs(tmp_path: Path) -> None:
+    lines = run_block(2, tmp_path)
+    assert lines == ["agentmem keeps PostgreSQL as the source of truth", "2"]
