@@ -16,21 +16,18 @@
 
 from __future__ import annotations
 
-import math
-import threading
-from collections.abc import Sequence
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from agentmem.embeddings import Embedder
-from agentmem.errors import ConfigError, InvalidInput
+from agentmem.embeddings.wrapped import WrappedEmbedder
+from agentmem.errors import InvalidInput
 
 __all__ = ["AgentMemEmbedding", "LlamaIndexEmbedder", "llamaindex_embedding",
            "llamaindex_model_id"]
 
-_PROBE_TEXT = "dimension probe"
 _UNNAMED = frozenset({"", "unknown"})
 
 
@@ -40,20 +37,6 @@ def llamaindex_model_id(embed_model: BaseEmbedding) -> str:
     if name in _UNNAMED:
         name = type(embed_model).__name__
     return f"llamaindex:{name}"
-
-
-def _vector(raw: Any, what: str) -> list[float]:
-    try:
-        return [float(x) for x in raw]
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{what} is not a sequence of numbers") from exc
-
-
-def _vectors(raw: Any, n: int, what: str) -> list[list[float]]:
-    out = [_vector(v, f"{what} vector {i}") for i, v in enumerate(raw)]
-    if len(out) != n:
-        raise InvalidInput(f"{what} returned {len(out)} vectors for {n} texts")
-    return out
 
 
 _EMBEDDER_MEMBERS = ("model_id", "dimension", "embed_documents", "embed_query",
@@ -66,7 +49,7 @@ def _is_embedder(obj: object) -> bool:
     return all(hasattr(type(obj), name) or name in own for name in _EMBEDDER_MEMBERS)
 
 
-class LlamaIndexEmbedder:
+class LlamaIndexEmbedder(WrappedEmbedder):
     """Wraps a LlamaIndex ``BaseEmbedding`` so that a :class:`~agentmem.HybridMemory` can use it.
 
     ``model_id`` (recorded by the store, which then refuses another model) is
@@ -86,62 +69,31 @@ class LlamaIndexEmbedder:
         if not isinstance(embed_model, BaseEmbedding):
             raise InvalidInput(f"LlamaIndexEmbedder wraps a LlamaIndex BaseEmbedding, got "
                                f"{type(embed_model).__name__}")
-        if model_id is not None and (not isinstance(model_id, str) or not model_id.strip()):
-            raise InvalidInput(f"model_id must be a non-empty string, got {model_id!r}")
-        if dimension is not None and (isinstance(dimension, bool) or not isinstance(dimension, int)
-                                      or dimension < 1):
-            raise InvalidInput(f"dimension must be a positive int, got {dimension!r}")
-        if isinstance(embed_model, AgentMemEmbedding):
-            model_id = model_id or embed_model.embedder.model_id
+        if model_id is None:
+            model_id = (embed_model.embedder.model_id if isinstance(embed_model, AgentMemEmbedding)
+                        else llamaindex_model_id(embed_model))
+        super().__init__(model_id=model_id, dimension=dimension)
         self.embed_model = embed_model
-        self._model_id = model_id or llamaindex_model_id(embed_model)
-        self._dimension = dimension
-        self._probe_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"LlamaIndexEmbedder({type(self.embed_model).__name__}, model_id={self._model_id!r})"
 
-    @property
-    def model_id(self) -> str:
-        return self._model_id
+    def _probe_dimension(self) -> int:
+        if isinstance(self.embed_model, AgentMemEmbedding):  # no need to embed anything
+            return self.embed_model.embedder.dimension
+        return super()._probe_dimension()
 
-    @property
-    def dimension(self) -> int:
-        """The vector length, detected once by embedding a probe unless given."""
-        if self._dimension is None:
-            with self._probe_lock:
-                if self._dimension is None:
-                    if isinstance(self.embed_model, AgentMemEmbedding):
-                        self._dimension = self.embed_model.embedder.dimension
-                    else:
-                        probe = self.embed_query(_PROBE_TEXT)
-                        if not probe or not all(math.isfinite(x) for x in probe):
-                            raise ConfigError(
-                                f"{self._model_id} returned an empty or non-finite vector "
-                                "for a probe text: cannot tell its dimension")
-                        self._dimension = len(probe)
-        return self._dimension
+    def _embed_documents(self, texts: list[str]) -> Any:
+        return self.embed_model.get_text_embedding_batch(texts)
 
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        texts = list(texts)
-        if not texts:
-            return []
-        return _vectors(self.embed_model.get_text_embedding_batch(texts), len(texts),
-                        self._model_id)
+    def _embed_query(self, text: str) -> Any:
+        return self.embed_model.get_query_embedding(text)
 
-    def embed_query(self, text: str) -> list[float]:
-        return _vector(self.embed_model.get_query_embedding(text), f"{self._model_id} query")
+    async def _aembed_documents(self, texts: list[str]) -> Any:
+        return await self.embed_model.aget_text_embedding_batch(texts)
 
-    async def aembed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        texts = list(texts)
-        if not texts:
-            return []
-        return _vectors(await self.embed_model.aget_text_embedding_batch(texts), len(texts),
-                        self._model_id)
-
-    async def aembed_query(self, text: str) -> list[float]:
-        return _vector(await self.embed_model.aget_query_embedding(text),
-                       f"{self._model_id} query")
+    async def _aembed_query(self, text: str) -> Any:
+        return await self.embed_model.aget_query_embedding(text)
 
 
 class AgentMemEmbedding(BaseEmbedding):
