@@ -400,11 +400,13 @@ class HybridMemory:
 
     async def _recall(self, query: str | None, vector: Vector | None, agent_id: str,
                       memory_types: MemoryTypes, k: int, filter: Mapping[str, Any] | None,
-                      mmr: MMR | None, lexical_weight: float = 0.0) -> list[MemoryHit]:
+                      mmr: MMR | None, lexical_weight: float = 0.0,
+                      lexical_query: str | None = None) -> list[MemoryHit]:
         agent, types, k, where = _agent(agent_id), _types(memory_types), _k(k), parse_filter(filter)
         if not 0.0 <= lexical_weight <= 1.0:
             raise InvalidInput(f"lexical_weight must be in [0, 1], got {lexical_weight!r}")
-        if lexical_weight and (query is None or mmr is not None):
+        lexical_query = lexical_query or query
+        if lexical_weight and (not lexical_query or mmr is not None):
             raise InvalidInput("lexical_weight needs a query text and cannot be combined with mmr")
         await self._ensure_ready()
         if vector is None:
@@ -422,7 +424,7 @@ class HybridMemory:
             hits = await self._primary.query(agent, vector, k=fetch, memory_types=types,
                                              where=where, with_vectors=bool(mmr))
         if lexical_weight:
-            lexical = await self._primary.search_text(agent, str(query), k=fetch,
+            lexical = await self._primary.search_text(agent, str(lexical_query), k=fetch,
                                                       memory_types=types, where=where)
             by_id = {h.memory.id: h for h in [*lexical, *hits]}
             order = fuse_ranks([h.memory.id for h in hits], [h.memory.id for h in lexical],
@@ -495,17 +497,22 @@ class HybridMemory:
 
     def recall_by_vector(self, vector: Vector, agent_id: str, *,
                          memory_types: MemoryTypes = None, k: int = 5,
-                         filter: Mapping[str, Any] | None = None,
-                         mmr: MMR | None = None) -> list[MemoryHit]:
-        """Like :meth:`recall` with a ready query vector."""
-        return self._run(self._recall(None, vector, agent_id, memory_types, k, filter, mmr))
+                         filter: Mapping[str, Any] | None = None, mmr: MMR | None = None,
+                         lexical_query: str | None = None,
+                         lexical_weight: float = 0.0) -> list[MemoryHit]:
+        """Like :meth:`recall` with a ready query vector; fusion takes its words from
+        ``lexical_query``."""
+        return self._run(self._recall(None, vector, agent_id, memory_types, k, filter, mmr,
+                                      lexical_weight, lexical_query))
 
     async def arecall_by_vector(self, vector: Vector, agent_id: str, *,
                                 memory_types: MemoryTypes = None, k: int = 5,
                                 filter: Mapping[str, Any] | None = None,
-                                mmr: MMR | None = None) -> list[MemoryHit]:
+                                mmr: MMR | None = None, lexical_query: str | None = None,
+                                lexical_weight: float = 0.0) -> list[MemoryHit]:
         return await self._runner.arun(
-            self._recall(None, vector, agent_id, memory_types, k, filter, mmr))
+            self._recall(None, vector, agent_id, memory_types, k, filter, mmr, lexical_weight,
+                         lexical_query))
 
     async def _get(self, ids: Sequence[str], agent_id: str) -> list[Memory]:
         await self._ensure_ready()

@@ -176,7 +176,8 @@ class AgentMemVectorStore(BasePydanticVectorStore):
       ``search_text``; ``sparse_top_k`` or ``similarity_top_k`` results) and ``HYBRID``
       (agentmem's fused recall with ``lexical_weight = 1 - alpha``, ``alpha`` 0.5 when
       unset; ``hybrid_top_k`` or ``similarity_top_k`` results; each hit keeps the score of
-      the search that found it; agentmem embeds ``query_str`` itself). Other modes raise
+      the search that found it; the dense side uses ``query_embedding`` when LlamaIndex
+      gives one, else agentmem embeds ``query_str``). Other modes raise
       ``InvalidInput``.
     * ``node_ids`` / ``doc_ids`` restrict a query or ``get_nodes`` / ``delete_nodes`` to
       those node ids / source document ids; as elsewhere in LlamaIndex (an index over a
@@ -362,7 +363,11 @@ class AgentMemVectorStore(BasePydanticVectorStore):
             if not 0.0 <= alpha <= 1.0:
                 raise InvalidInput(f"alpha must be in [0, 1] (1 is dense only), got {alpha!r}")
             args["k"] = query.hybrid_top_k or query.similarity_top_k
-            return "recall", {"query": text, "lexical_weight": 1.0 - alpha, **args}
+            args["lexical_weight"] = 1.0 - alpha
+            if query.query_embedding is not None:  # the index's own embedding of the query
+                return "recall_by_vector", {"vector": query.query_embedding,
+                                            "lexical_query": text, **args}
+            return "recall", {"query": text, **args}
         if mode == VectorStoreQueryMode.MMR:
             lambda_mult = query.mmr_threshold if query.mmr_threshold is not None else mmr_threshold
             if prefetch_k is not None and prefetch_factor is not None:

@@ -277,3 +277,18 @@ def test_replace_history_and_sessions(memory: HybridMemory, agent_id: str) -> No
     with pytest.raises(InvalidInput):
         memory.replace_history("first", agent_id, [
             ChatTurn(session_id="second", agent_id=agent_id, role="user", content="x")])
+
+
+def test_fusion_with_a_ready_vector_takes_words_from_lexical_query(
+        memory: HybridMemory, agent_id: str) -> None:
+    code = memory.remember("error code XJ-4471 on checkout", agent_id)
+    other = memory.remember("a note about gardening and tomatoes", agent_id)
+    # the vector points at the gardening note; the words point at the error code
+    vector = memory.embedder.embed_query("gardening tomatoes")
+    dense = memory.recall_by_vector(vector, agent_id, k=1)
+    fused = memory.recall_by_vector(vector, agent_id, k=2, lexical_query="XJ-4471",
+                                    lexical_weight=0.9)
+    assert dense[0].memory.id == other.id
+    assert fused[0].memory.id == code.id
+    with pytest.raises(InvalidInput):
+        memory.recall_by_vector(vector, agent_id, lexical_weight=0.5)  # no words to match

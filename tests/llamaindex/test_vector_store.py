@@ -616,3 +616,20 @@ async def test_agents_never_see_each_other(li_memory: HybridMemory) -> None:
     finally:
         for s in (a, b):
             li_memory.forget(agent_id=s.agent_id, memory_types=ALL_TYPES)
+
+
+def test_hybrid_uses_the_query_embedding_llamaindex_gives(store: AgentMemVectorStore) -> None:
+    emb = HashingEmbedder(DIM)
+    garden = TextNode(id_="garden", text="a note about gardening and tomatoes",
+                      embedding=emb.embed_query("gardening tomatoes"))
+    code = TextNode(id_="code", text="error code XJ-4471 on checkout",
+                    embedding=emb.embed_query("error code XJ-4471 on checkout"))
+    store.add([garden, code])
+    vector = emb.embed_query("gardening tomatoes")
+    dense_only = VectorStoreQuery(query_embedding=vector, query_str="XJ-4471", similarity_top_k=1,
+                                  mode=VectorStoreQueryMode.HYBRID, alpha=1.0)
+    assert store.query(dense_only).ids == ["garden"]  # not a re-embedding of query_str
+    mostly_words = VectorStoreQuery(query_embedding=vector, query_str="XJ-4471",
+                                    similarity_top_k=1, mode=VectorStoreQueryMode.HYBRID,
+                                    alpha=0.1)
+    assert store.query(mostly_words).ids == ["code"]
