@@ -106,6 +106,25 @@ def make_memory(mode: str, pg_url: str, chroma_url: str, dim: int = DIM, **kw: o
     return memory
 
 
+@pytest.fixture(scope="session")
+def hashing_memories(pg_url: str, chroma_url: str) -> Iterator[dict[str, object]]:
+    """Per mode, one HashingEmbedder(DIM) memory shared by the session (tests use fresh agents)."""
+    made: dict[str, object] = {}
+    try:
+        for mode in MODES:
+            made[mode] = make_memory(mode, pg_url, chroma_url)
+        yield made
+    finally:
+        for m in made.values():
+            m.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """Each mode in turn: pgvector, chroma, hybrid."""
+    return str(request.param)
+
+
 @pytest.fixture(params=MODES)
 def memory(request: pytest.FixtureRequest, pg_url: str, chroma_url: str):  # type: ignore[no-untyped-def]
     """The same tests on every mode: pgvector, chroma and hybrid."""

@@ -53,24 +53,6 @@ def fake_memories(fake_pg_url: str, chroma_url: str) -> Iterator[dict[str, Hybri
             memory.close()
 
 
-@pytest.fixture(scope="session")
-def hashing_memories(pg_url: str, chroma_url: str) -> Iterator[dict[str, HybridMemory]]:
-    """Per mode, a memory embedding with ``HashingEmbedder(64)`` over the shared database."""
-    made: dict[str, HybridMemory] = {}
-    try:
-        for mode in MODES:
-            made[mode] = make_memory(mode, pg_url, chroma_url)
-        yield made
-    finally:
-        for memory in made.values():
-            memory.close()
-
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def lc_memory(mode: str, hashing_memories: dict[str, HybridMemory]) -> HybridMemory:
     """The hashing memory of each mode in turn."""

@@ -227,15 +227,15 @@ def test_invalid_input_writes_nothing(li_memory: HybridMemory, agent_id: str) ->
         AgentMemChatStore("not a memory", agent_id="a")  # type: ignore[arg-type]
 
 
-def test_persists_after_reopening(li_mode: str, pg_url: str, chroma_url: str,
+def test_persists_after_reopening(mode: str, pg_url: str, chroma_url: str,
                                   agent_id: str) -> None:
     k, want = key(), every_kind_of_message()
-    first = make_memory(li_mode, pg_url, chroma_url)
+    first = make_memory(mode, pg_url, chroma_url)
     try:
         AgentMemChatStore(first, agent_id=agent_id).set_messages(k, want)
     finally:
         first.close()
-    second = make_memory(li_mode, pg_url, chroma_url)
+    second = make_memory(mode, pg_url, chroma_url)
     try:
         store = AgentMemChatStore(second, agent_id=agent_id)
         assert dumps(store.get_messages(k)) == dumps(want)
@@ -324,12 +324,12 @@ async def test_db_store_round_trip_and_isolation(li_memory: HybridMemory, agent_
         await store.add_message("k" * 250, msg("user", "key too long for the archive"))
 
 
-async def test_memory_queue_persists_in_agentmem(li_mode: str, pg_url: str, chroma_url: str,
+async def test_memory_queue_persists_in_agentmem(mode: str, pg_url: str, chroma_url: str,
                                                  agent_id: str) -> None:
     """Memory's short-term queue lives in agentmem: flushed messages are archived there,
     and a new process sees the same active queue."""
     session = key()
-    first = make_memory(li_mode, pg_url, chroma_url)
+    first = make_memory(mode, pg_url, chroma_url)
     try:
         memory = Memory.from_defaults(session_id=session, token_limit=60,
                                       chat_history_token_ratio=0.5, token_flush_size=20,
@@ -343,7 +343,7 @@ async def test_memory_queue_persists_in_agentmem(li_mode: str, pg_url: str, chro
         assert len(archived) + len(active) == 12
     finally:
         await first.aclose()
-    second = make_memory(li_mode, pg_url, chroma_url)
+    second = make_memory(mode, pg_url, chroma_url)
     try:
         reopened = Memory.from_defaults(session_id=session, token_limit=60,
                                         chat_store=AgentMemDBChatStore(second, agent_id=agent_id))

@@ -80,9 +80,9 @@ FILLER = ["Tell me something about the weather in spring in general terms please
           "One more about winter, in general terms, if you do not mind at all."]
 
 
-def test_simple_chat_engine_remembers_across_processes(li_mode: str, pg_url: str,
+def test_simple_chat_engine_remembers_across_processes(mode: str, pg_url: str,
                                                        chroma_url: str, agent_id: str) -> None:
-    first = make_memory(li_mode, pg_url, chroma_url)
+    first = make_memory(mode, pg_url, chroma_url)
     try:
         llm = RecordingLLM(max_tokens=None)
         engine = SimpleChatEngine.from_defaults(
@@ -96,7 +96,7 @@ def test_simple_chat_engine_remembers_across_processes(li_mode: str, pg_url: str
     finally:
         first.close()
 
-    second = make_memory(li_mode, pg_url, chroma_url)
+    second = make_memory(mode, pg_url, chroma_url)
     try:
         llm = RecordingLLM(max_tokens=None)
         engine = SimpleChatEngine.from_defaults(
@@ -121,7 +121,7 @@ def test_simple_chat_engine_remembers_across_processes(li_mode: str, pg_url: str
         second.close()
 
 
-async def test_condense_plus_context_engine_remembers(li_mode: str, pg_url: str,
+async def test_condense_plus_context_engine_remembers(mode: str, pg_url: str,
                                                       chroma_url: str, agent_id: str) -> None:
     """Retrieval context from an index and long-term facts from agentmem in one prompt.
 
@@ -139,7 +139,7 @@ async def test_condense_plus_context_engine_remembers(li_mode: str, pg_url: str,
             retriever=index.as_retriever(similarity_top_k=1), llm=llm,
             memory=small_memory(session, memory, agent_id, llm=llm))
 
-    first = make_memory(li_mode, pg_url, chroma_url)
+    first = make_memory(mode, pg_url, chroma_url)
     try:
         llm = RecordingLLM(max_tokens=None)
         chat = engine(first, "c-1", llm)
@@ -151,7 +151,7 @@ async def test_condense_plus_context_engine_remembers(li_mode: str, pg_url: str,
     finally:
         await first.aclose()
 
-    second = make_memory(li_mode, pg_url, chroma_url)
+    second = make_memory(mode, pg_url, chroma_url)
     try:
         llm = RecordingLLM(max_tokens=None)
         response = await engine(second, "c-2", llm).achat("What does my cat need every day?")
@@ -164,10 +164,10 @@ async def test_condense_plus_context_engine_remembers(li_mode: str, pg_url: str,
         await second.aclose()
 
 
-def test_chat_memory_buffer_engine_keeps_history(li_mode: str, pg_url: str, chroma_url: str,
+def test_chat_memory_buffer_engine_keeps_history(mode: str, pg_url: str, chroma_url: str,
                                                  agent_id: str) -> None:
     """The older ChatMemoryBuffer API, with its history in AgentMemChatStore."""
-    first = make_memory(li_mode, pg_url, chroma_url)
+    first = make_memory(mode, pg_url, chroma_url)
     try:
         buffer = ChatMemoryBuffer.from_defaults(
             chat_store=AgentMemChatStore(first, agent_id=agent_id), chat_store_key="user-7")
@@ -175,7 +175,7 @@ def test_chat_memory_buffer_engine_keeps_history(li_mode: str, pg_url: str, chro
             "Please call me Captain.")
     finally:
         first.close()
-    second = make_memory(li_mode, pg_url, chroma_url)
+    second = make_memory(mode, pg_url, chroma_url)
     try:
         llm = RecordingLLM(max_tokens=None)
         store = AgentMemChatStore(second, agent_id=agent_id)
@@ -228,9 +228,9 @@ class ScriptedAgentLLM:
 
 # FunctionAgent's workflow inspects its own pydantic members (upstream deprecation noise).
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:inspect")
-async def test_function_agent_uses_agentmem(li_mode: str, pg_url: str, chroma_url: str,
+async def test_function_agent_uses_agentmem(mode: str, pg_url: str, chroma_url: str,
                                             agent_id: str) -> None:
-    first = make_memory(li_mode, pg_url, chroma_url)
+    first = make_memory(mode, pg_url, chroma_url)
     try:
         script = ScriptedAgentLLM()
         agent = FunctionAgent(tools=memory_tools(first, agent_id),  # type: ignore[arg-type]
@@ -242,7 +242,7 @@ async def test_function_agent_uses_agentmem(li_mode: str, pg_url: str, chroma_ur
     finally:
         await first.aclose()
 
-    second = make_memory(li_mode, pg_url, chroma_url)
+    second = make_memory(mode, pg_url, chroma_url)
     try:
         script = ScriptedAgentLLM()
         agent = FunctionAgent(tools=memory_tools(second, agent_id),  # type: ignore[arg-type]

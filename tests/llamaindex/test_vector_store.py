@@ -106,9 +106,9 @@ def test_the_whole_shared_table_is_translated() -> None:
 
 @pytest.fixture(scope="module", params=MODES)
 def filter_store(request: pytest.FixtureRequest,
-                 li_memories: dict[str, HybridMemory]) -> Iterator[AgentMemVectorStore]:
+                 hashing_memories: dict[str, HybridMemory]) -> Iterator[AgentMemVectorStore]:
     """DOCS as nodes (importance set on the memories), plus a memory of another type."""
-    memory = li_memories[request.param]
+    memory = hashing_memories[request.param]
     s = AgentMemVectorStore(memory, agent_id=new_agent("filters"))
     s.add([TextNode(id_=key, text=f"note {key} about {meta.get('topic', 'nothing')}",
                     metadata=meta) for key, meta in DOCS.items()])
@@ -526,16 +526,17 @@ def test_query_restrictions_and_top_k(lexical_store: AgentMemVectorStore) -> Non
     assert lexical_store.query(by_text).ids == ["note1"]  # no embedding: agentmem embeds
 
 
-@pytest.mark.parametrize("mode", [VectorStoreQueryMode.SPARSE,
-                                  VectorStoreQueryMode.SEMANTIC_HYBRID, VectorStoreQueryMode.SVM,
-                                  VectorStoreQueryMode.LOGISTIC_REGRESSION,
-                                  VectorStoreQueryMode.LINEAR_REGRESSION])
+@pytest.mark.parametrize("query_mode", [VectorStoreQueryMode.SPARSE,
+                                        VectorStoreQueryMode.SEMANTIC_HYBRID,
+                                        VectorStoreQueryMode.SVM,
+                                        VectorStoreQueryMode.LOGISTIC_REGRESSION,
+                                        VectorStoreQueryMode.LINEAR_REGRESSION])
 async def test_other_query_modes_are_refused(store: AgentMemVectorStore,
-                                             mode: VectorStoreQueryMode) -> None:
-    with pytest.raises(InvalidInput, match=f"query mode '{mode.value}' is not supported"):
-        store.query(dense("x", mode=mode))
-    with pytest.raises(InvalidInput, match=mode.value):
-        await store.aquery(dense("x", mode=mode))
+                                             query_mode: VectorStoreQueryMode) -> None:
+    with pytest.raises(InvalidInput, match=f"query mode '{query_mode.value}' is not supported"):
+        store.query(dense("x", mode=query_mode))
+    with pytest.raises(InvalidInput, match=query_mode.value):
+        await store.aquery(dense("x", mode=query_mode))
 
 
 def test_every_query_mode_is_decided() -> None:
