@@ -64,7 +64,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from .errors import AgentMemError, BackendError, BackendUnavailable, InvalidInput, NotFound
-from .models import Memory, MemoryType
+from .models import Memory, MemoryType, as_agent_id, as_memory_type
 from .settings import redact_url
 
 if TYPE_CHECKING:
@@ -657,13 +657,8 @@ def import_records(memory: HybridMemory, source: Source, agent_id: str, *,
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) \
             or not 1 <= batch_size <= _MAX_BATCH:
         raise InvalidInput(f"batch_size must be an int in 1..{_MAX_BATCH}, got {batch_size!r}")
-    if not isinstance(agent_id, str) or not agent_id.strip():
-        raise InvalidInput(f"agent_id must be a non-empty string, got {agent_id!r}")
-    try:
-        kind = MemoryType(memory_type)
-    except ValueError as exc:
-        raise InvalidInput(f"unknown memory type {memory_type!r}: use "
-                           f"{', '.join(t.value for t in MemoryType)}") from exc
+    as_agent_id(agent_id)
+    kind = as_memory_type(memory_type)
     started = time.monotonic()
     memory.get_many([], agent_id)  # the target is reachable and initialised, before any read
     embedder = memory.embedder

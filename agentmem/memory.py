@@ -30,7 +30,16 @@ from .errors import (
     NotFound,
 )
 from .filters import FilterNode, parse_filter
-from .models import ChatTurn, Memory, MemoryHit, MemoryStats, MemoryType, utcnow
+from .models import (
+    ChatTurn,
+    Memory,
+    MemoryHit,
+    MemoryStats,
+    MemoryType,
+    as_agent_id,
+    as_memory_type,
+    utcnow,
+)
 from .retrieval import MMR, fuse_ranks, mmr_select
 from .settings import AgentMemSettings, Mode, load_settings
 
@@ -52,11 +61,7 @@ def _types(value: MemoryTypes) -> list[MemoryType]:
     if value is None:
         return list(MemoryType)
     items = [value] if isinstance(value, (str, MemoryType)) else list(value)
-    try:
-        out = [MemoryType(v) for v in items]
-    except ValueError as exc:
-        raise InvalidInput(f"unknown memory type in {items!r}: use "
-                           f"{', '.join(t.value for t in MemoryType)}") from exc
+    out = [as_memory_type(v) for v in items]
     if not out:
         raise InvalidInput("memory_types must name at least one type")
     return list(dict.fromkeys(out))
@@ -67,11 +72,6 @@ def _k(k: int) -> int:
         raise InvalidInput(f"k must be an int in 1..{_MAX_K}, got {k!r}")
     return k
 
-
-def _agent(agent_id: str | None) -> str:
-    if not isinstance(agent_id, str) or not agent_id.strip():
-        raise InvalidInput(f"agent_id must be a non-empty string, got {agent_id!r}")
-    return agent_id
 
 
 def _model(cls: type[T], **fields: Any) -> T:
@@ -336,7 +336,7 @@ class HybridMemory:
 
     async def _update(self, id: str, agent_id: str, changes: dict[str, Any]) -> Memory:
         await self._ensure_ready()
-        found = await self._primary.get(_agent(agent_id), [id])
+        found = await self._primary.get(as_agent_id(agent_id), [id])
         if not found:
             raise NotFound(f"no memory {id!r} for agent {agent_id!r}")
         changes = {k: v for k, v in changes.items() if v is not _UNSET}
@@ -367,7 +367,7 @@ class HybridMemory:
 
     async def _forget(self, ids: Sequence[str] | str | None, agent_id: str | None,
                       filter: Mapping[str, Any] | None, memory_types: MemoryTypes) -> int:
-        agent = _agent(agent_id)
+        agent = as_agent_id(agent_id)
         where = parse_filter(filter)
         if ids is None and where is None and memory_types is None:
             raise InvalidInput("forget needs ids, a filter or memory_types; to delete every "
@@ -402,7 +402,7 @@ class HybridMemory:
                       memory_types: MemoryTypes, k: int, filter: Mapping[str, Any] | None,
                       mmr: MMR | None, lexical_weight: float = 0.0,
                       lexical_query: str | None = None) -> list[MemoryHit]:
-        agent, types, k, where = _agent(agent_id), _types(memory_types), _k(k), parse_filter(filter)
+        agent, types, k, where = as_agent_id(agent_id), _types(memory_types), _k(k), parse_filter(filter)
         if not 0.0 <= lexical_weight <= 1.0:
             raise InvalidInput(f"lexical_weight must be in [0, 1], got {lexical_weight!r}")
         lexical_query = lexical_query or query
@@ -479,7 +479,7 @@ class HybridMemory:
 
     async def _search_text(self, query: str, agent_id: str, memory_types: MemoryTypes, k: int,
                            filter: Mapping[str, Any] | None) -> list[MemoryHit]:
-        agent, types, k, where = _agent(agent_id), _types(memory_types), _k(k), parse_filter(filter)
+        agent, types, k, where = as_agent_id(agent_id), _types(memory_types), _k(k), parse_filter(filter)
         if not isinstance(query, str) or not query.strip():
             raise InvalidInput("search_text needs a non-empty query text")
         await self._ensure_ready()
@@ -516,7 +516,7 @@ class HybridMemory:
 
     async def _get(self, ids: Sequence[str], agent_id: str) -> list[Memory]:
         await self._ensure_ready()
-        return await self._primary.get(_agent(agent_id), list(ids))
+        return await self._primary.get(as_agent_id(agent_id), list(ids))
 
     def get(self, id: str, agent_id: str) -> Memory:
         """One memory by id; NotFound if this agent has no such memory."""
@@ -541,7 +541,7 @@ class HybridMemory:
     async def _list(self, agent_id: str, memory_types: MemoryTypes,
                     filter: Mapping[str, Any] | None, limit: int | None,
                     offset: int) -> list[Memory]:
-        agent, types, where = _agent(agent_id), _types(memory_types), parse_filter(filter)
+        agent, types, where = as_agent_id(agent_id), _types(memory_types), parse_filter(filter)
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise InvalidInput(f"limit must be a non-negative int or None, got {limit!r}")
         if not isinstance(offset, int) or offset < 0:
@@ -593,7 +593,7 @@ class HybridMemory:
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise InvalidInput(f"limit must be a positive int or None, got {limit!r}")
         await self._ensure_ready()
-        return await self._primary.read_turns(_agent(agent_id), session_id, limit)
+        return await self._primary.read_turns(as_agent_id(agent_id), session_id, limit)
 
     def history(self, session_id: str, agent_id: str, *, limit: int | None = None
                 ) -> list[ChatTurn]:
@@ -606,7 +606,7 @@ class HybridMemory:
 
     async def _clear_history(self, session_id: str, agent_id: str) -> int:
         await self._ensure_ready()
-        return await self._primary.clear_turns(_agent(agent_id), session_id)
+        return await self._primary.clear_turns(as_agent_id(agent_id), session_id)
 
     def clear_history(self, session_id: str, agent_id: str) -> int:
         """Delete a session's turns; returns how many."""
@@ -617,7 +617,7 @@ class HybridMemory:
 
     async def _replace_history(self, session_id: str, agent_id: str,
                                turns: Sequence[ChatTurn]) -> list[ChatTurn]:
-        agent = _agent(agent_id)
+        agent = as_agent_id(agent_id)
         if any(t.agent_id != agent or t.session_id != session_id for t in turns):
             raise InvalidInput(f"every turn must belong to session {session_id!r} of agent "
                                f"{agent!r}")
@@ -639,7 +639,7 @@ class HybridMemory:
         return await self._runner.arun(self._replace_history(session_id, agent_id, turns))
 
     async def _sessions(self, agent_id: str) -> list[str]:
-        agent = _agent(agent_id)
+        agent = as_agent_id(agent_id)
         await self._ensure_ready()
         return await self._primary.list_sessions(agent)
 
@@ -653,7 +653,7 @@ class HybridMemory:
     # -- operations -----------------------------------------------------------------
 
     async def _stats(self, agent_id: str) -> MemoryStats:
-        agent = _agent(agent_id)
+        agent = as_agent_id(agent_id)
         await self._ensure_ready()
         counts = await self._primary.count(agent, memory_types=list(MemoryType))
         turns, sessions = await self._primary.turn_stats(agent)

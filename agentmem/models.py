@@ -11,7 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["ChatTurn", "Memory", "MemoryHit", "MemoryStats", "MemoryType", "utcnow"]
+from .errors import InvalidInput
+
+__all__ = ["ChatTurn", "Memory", "MemoryHit", "MemoryStats", "MemoryType", "as_agent_id",
+           "as_memory_type", "utcnow"]
 
 _MAX_ID_LEN = 256
 
@@ -27,6 +30,22 @@ class MemoryType(str, Enum):
     EPISODIC = "episodic"  # what happened
     SEMANTIC = "semantic"  # facts
     PROCEDURAL = "procedural"  # how to do things
+
+
+def as_memory_type(value: MemoryType | str) -> MemoryType:
+    """``value`` as a MemoryType; InvalidInput naming the accepted values otherwise."""
+    try:
+        return MemoryType(value)
+    except ValueError as exc:
+        raise InvalidInput(f"unknown memory type {value!r}: use "
+                           f"{', '.join(t.value for t in MemoryType)}") from exc
+
+
+def as_agent_id(value: object) -> str:
+    """``value`` if it is a usable agent id; InvalidInput otherwise."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"agent_id must be a non-empty string, got {value!r}")
+    return value
 
 
 def _check_name(value: str, what: str) -> str:

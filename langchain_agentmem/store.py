@@ -63,7 +63,7 @@ from langgraph.store.base import (
 )
 
 from agentmem import ConfigError, HybridMemory, InvalidFilter, InvalidInput, Memory, MemoryType
-from agentmem.models import utcnow
+from agentmem.models import as_agent_id, as_memory_type, utcnow
 
 __all__ = ["AgentMemStore"]
 
@@ -161,12 +161,8 @@ class AgentMemStore(BaseStore):
         memory_type: MemoryType | str = MemoryType.SEMANTIC,
         importance: float = 0.5,
     ) -> None:
-        if not isinstance(agent_id, str) or not agent_id.strip():
-            raise InvalidInput(f"agent_id must be a non-empty string, got {agent_id!r}")
-        try:
-            self.memory_type = MemoryType(memory_type)
-        except ValueError as exc:
-            raise InvalidInput(f"unknown memory type {memory_type!r}") from exc
+        as_agent_id(agent_id)
+        self.memory_type = as_memory_type(memory_type)
         if isinstance(importance, bool) or not isinstance(importance, (int, float)) or not (
                 0.0 <= importance <= 1.0):
             raise InvalidInput(f"importance must be a number in [0, 1], got {importance!r}")

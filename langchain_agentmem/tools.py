@@ -21,6 +21,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
 from agentmem import HybridMemory, InvalidInput, Memory, MemoryHit
+from agentmem.models import as_agent_id
 
 __all__ = ["RecallInput", "RememberInput", "memory_tools"]
 
@@ -82,8 +83,7 @@ def memory_tools(
         metadata: added to every memory the ``remember`` tool stores.
         max_k: the most memories one ``recall`` returns, whatever the model asks for.
     """
-    if not isinstance(agent_id, str) or not agent_id.strip():
-        raise InvalidInput(f"agent_id must be a non-empty string, got {agent_id!r}")
+    as_agent_id(agent_id)
     if isinstance(max_k, bool) or not isinstance(max_k, int) or max_k < 1:
         raise InvalidInput(f"max_k must be a positive int, got {max_k!r}")
     extra = dict(metadata or {})

@@ -21,6 +21,7 @@ from typing_extensions import Self
 
 from agentmem import MMR, AgentMemSettings, Embedder, HybridMemory, Memory, MemoryHit, MemoryType
 from agentmem.errors import ConfigError, InvalidInput
+from agentmem.models import as_agent_id, as_memory_type
 
 from .embeddings import LangChainEmbedder, langchain_model_id
 
@@ -94,15 +95,9 @@ class AgentMemVectorStore(VectorStore):
                  embedding: Embeddings | None = None) -> None:
         if not isinstance(memory, HybridMemory):
             raise InvalidInput(f"memory must be a HybridMemory, got {type(memory).__name__}")
-        if not isinstance(agent_id, str) or not agent_id.strip():
-            raise InvalidInput(f"agent_id must be a non-empty string, got {agent_id!r}")
-        try:
-            self.memory_type = MemoryType(memory_type)
-        except ValueError as exc:
-            raise InvalidInput(f"unknown memory type {memory_type!r}: use "
-                               f"{', '.join(t.value for t in MemoryType)}") from exc
+        self.memory_type = as_memory_type(memory_type)
         self.memory = memory
-        self.agent_id = agent_id
+        self.agent_id = as_agent_id(agent_id)
         self._owns_memory = False
         embedder = memory.embedder
         wrapped = embedder.embeddings if isinstance(embedder, LangChainEmbedder) else None

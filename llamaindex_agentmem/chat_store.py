@@ -38,6 +38,7 @@ from llama_index.core.storage.chat_store.base_db import AsyncDBChatStore, Messag
 from pydantic import PrivateAttr, ValidationError
 
 from agentmem import ChatTurn, HybridMemory, InvalidInput
+from agentmem.models import as_agent_id
 
 __all__ = ["ARCHIVE_SUFFIX", "MESSAGE_KEY", "AgentMemChatStore",
            "AgentMemDBChatStore", "message_to_turn", "turn_to_message"]
@@ -56,8 +57,7 @@ _ROLES: dict[str, MessageRole] = {
 def _check_agent(memory: HybridMemory, agent_id: str) -> None:
     if not isinstance(memory, HybridMemory):
         raise InvalidInput(f"memory must be a HybridMemory, got {type(memory).__name__}")
-    if not isinstance(agent_id, str) or not agent_id.strip():
-        raise InvalidInput(f"agent_id must be a non-empty string, got {agent_id!r}")
+    as_agent_id(agent_id)
 
 
 def _check_key(key: str, max_len: int = _MAX_KEY) -> str:

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from agentmem import MMR, HybridMemory, Memory, MemoryHit, MemoryType
 from agentmem.errors import InvalidFilter, InvalidInput
+from agentmem.models import as_agent_id, as_memory_type
 
 __all__ = ["AgentMemVectorStore", "to_agentmem_filter"]
 
@@ -199,13 +200,8 @@ class AgentMemVectorStore(BasePydanticVectorStore):
                  memory_type: MemoryType | str = MemoryType.SEMANTIC) -> None:
         if not isinstance(memory, HybridMemory):
             raise InvalidInput(f"memory must be a HybridMemory, got {type(memory).__name__}")
-        if not isinstance(agent_id, str) or not agent_id.strip():
-            raise InvalidInput(f"agent_id must be a non-empty string, got {agent_id!r}")
-        try:
-            kind = MemoryType(memory_type)
-        except ValueError as exc:
-            raise InvalidInput(f"unknown memory type {memory_type!r}: use "
-                               f"{', '.join(t.value for t in MemoryType)}") from exc
+        as_agent_id(agent_id)
+        kind = as_memory_type(memory_type)
         # mypy sees only the parent's synthesised pydantic __init__, not this class's fields.
         super().__init__(agent_id=agent_id, memory_type=kind)  # type: ignore[call-arg]
         self._memory = memory
