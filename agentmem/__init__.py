@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
-from .backends import Backend, StoreInfo
+from .backends import Backend, HybridBackend, StoreInfo
 from .embeddings import Embedder, HashingEmbedder, embedder_from_spec
 from .errors import (
     AgentMemError,
@@ -25,7 +26,10 @@ if TYPE_CHECKING:
     from .backends import ChromaBackend, PostgresBackend, PostgresConfig
     from .embeddings import OpenAIEmbedder, SentenceTransformerEmbedder
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("agentmem-hybrid")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0.0.0"
 
 # Classes whose optional drivers are imported only when first used.
 _LAZY = {
@@ -56,6 +60,7 @@ __all__ = [
     "DimensionMismatch",
     "Embedder",
     "HashingEmbedder",
+    "HybridBackend",
     "HybridMemory",
     "InvalidFilter",
     "InvalidInput",

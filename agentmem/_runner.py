@@ -1,23 +1,28 @@
-"""A private event loop on a daemon thread: the async core's home.
+"""One event loop on a daemon thread per process: the async core's home.
 
-Connection pools belong to one event loop. Running every coroutine of a memory on its
-own loop lets the sync API work anywhere (scripts, Jupyter's running loop, threads) and
-lets the async API be awaited from any other loop, with one implementation of each call.
+Connection pools belong to one event loop. Running every coroutine of every memory on
+this loop lets the sync API work anywhere (scripts, Jupyter's running loop, threads),
+lets the async API be awaited from any other loop, and costs one thread per process, not
+one per :class:`~agentmem.HybridMemory` (a server that builds a memory per request must
+not leak threads).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["LoopRunner"]
+__all__ = ["LoopRunner", "shared_runner"]
 
 
 class LoopRunner:
+    """An event loop running forever on its own daemon thread."""
+
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="agentmem-loop",
@@ -29,15 +34,27 @@ class LoopRunner:
         return self._loop.is_closed()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the private loop and block until it finishes."""
+        """Run ``coro`` on the loop and block until it finishes."""
         if threading.current_thread() is self._thread:
             coro.close()
-            raise RuntimeError("a sync agentmem call cannot run inside agentmem's own loop")
+            raise RuntimeError("a sync agentmem call cannot run inside agentmem's own loop; "
+                               "await its async twin instead")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Await ``coro`` on the private loop from whatever loop the caller is on."""
+        """Await ``coro`` on the loop from whatever loop the caller is on (directly if ours)."""
+        if threading.current_thread() is self._thread:
+            return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    def run_or_spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` to completion, or only schedule it when called on the loop itself."""
+        if threading.current_thread() is self._thread:
+            self._loop.create_task(coro)
+        elif not self.closed:
+            self.run(coro)
+        else:
+            coro.close()
 
     def close(self) -> None:
         if self._loop.is_closed():
@@ -45,3 +62,26 @@ class LoopRunner:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+
+_lock = threading.Lock()
+_shared: LoopRunner | None = None
+
+
+def shared_runner() -> LoopRunner:
+    """The process's runner, started on first use (and again in a forked child)."""
+    global _shared
+    with _lock:
+        if _shared is None or _shared.closed:
+            _shared = LoopRunner()
+        return _shared
+
+
+def _forget_after_fork() -> None:
+    # The parent's loop thread does not exist in the child: start a fresh one on demand.
+    global _shared, _lock
+    _shared, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -93,29 +93,21 @@ async def _doctor(settings: AgentMemSettings) -> list[Check]:
         return f"{emb.model_id}, dimension {emb.dimension}"
 
     await _probe("embedder", checks, embedder)
-    embedded = settings.postgres_url is None
 
     if mode in ("pgvector", "hybrid"):
-        from .backends.postgres import PostgresBackend, PostgresConfig
-
-        async def postgres_backend() -> PostgresBackend:
-            url = settings.postgres_url
-            if url is None:
-                from .embedded import embedded_postgres_url
-
-                url = embedded_postgres_url(settings.home)
-            return PostgresBackend(PostgresConfig(url, connect_timeout=5))
+        from .backends.postgres import PostgresBackend
+        from .factory import postgres_from_settings
 
         pg: PostgresBackend | None = None
         facts: dict[str, Any] = {}
 
         async def reach() -> str:
             nonlocal pg, facts
-            pg = await postgres_backend()
+            pg, embedded = postgres_from_settings(settings, connect_timeout=5)
             if embedded and info is not None:
                 await pg.init(info)  # the embedded store initialises itself on first use
             facts = await pg.describe()
-            return f"PostgreSQL {facts['server_version']} at {pg.where}"
+            return f"PostgreSQL {facts['server_version']} at {pg.location}"
 
         if await _probe("postgres", checks, reach) and pg is not None:
             async def pgvector() -> str:
@@ -144,9 +136,9 @@ async def _doctor(settings: AgentMemSettings) -> list[Check]:
             await pg.close()
 
     if mode in ("chroma", "hybrid"):
-        from .backends.chroma import ChromaBackend
+        from .factory import chroma_from_settings
 
-        chroma = ChromaBackend(settings.chroma_location)
+        chroma, chroma_embedded = chroma_from_settings(settings)
 
         async def heartbeat() -> str:
             beat = await chroma.heartbeat()
@@ -154,7 +146,7 @@ async def _doctor(settings: AgentMemSettings) -> list[Check]:
 
         if await _probe("chroma", checks, heartbeat) and info is not None:
             async def registry() -> str:
-                if mode == "hybrid" or settings.chroma_url is None:
+                if mode == "hybrid" or chroma_embedded:
                     await chroma.init(info)
                 else:
                     await chroma.check(info)

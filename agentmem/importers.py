@@ -54,16 +54,15 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from .errors import AgentMemError, BackendError, BackendUnavailable, InvalidInput, NotFound
+from .errors import BackendError, ConfigError, InvalidInput, NotFound
 from .models import Memory, MemoryType, as_agent_id, as_memory_type
 from .settings import redact_url
 
@@ -197,15 +196,6 @@ class ImportReport:
 # -- helpers --------------------------------------------------------------------------------
 
 
-def _scrub(message: str, url: str) -> str:
-    """A driver message with the URL's password (should it appear) masked."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    return message.replace(password, "***") if password else message
-
-
 def _pg_identifier(name: str, what: str) -> str:
     if not isinstance(name, str) or not name or "\x00" in name:
         raise InvalidInput(f"{what} must be a non-empty name without NUL bytes, got {name!r}")
@@ -317,20 +307,10 @@ class PostgresSource:
                 yield batch
 
 
-@contextmanager
-def _pg_errors(url: str) -> Iterator[None]:
-    import psycopg
+def _pg_errors(url: str) -> AbstractContextManager[None]:
+    from .backends._pg_errors import postgres_errors
 
-    try:
-        yield
-    except AgentMemError:
-        raise
-    except psycopg.OperationalError as exc:
-        raise BackendUnavailable(f"could not reach the source PostgreSQL at {redact_url(url)}: "
-                                 f"{_scrub(str(exc).strip(), url)}") from exc
-    except psycopg.Error as exc:
-        raise BackendError(f"reading the source PostgreSQL at {redact_url(url)} failed: "
-                           f"{_scrub(str(exc).strip(), url)}") from exc
+    return postgres_errors(url, role="the source PostgreSQL", fix="")
 
 
 def _v1_plan(conn: psycopg.Connection[Any], collection: str, where: str) -> _PgPlan | None:
@@ -477,13 +457,10 @@ def open_langchain_postgres(url: str, collection: str, *, layout: Layout | str =
     conninfo = _pg_url(url)
     where = redact_url(url)
     try:
-        conn = psycopg.connect(conninfo, connect_timeout=connect_timeout)
-    except psycopg.OperationalError as exc:
-        raise BackendUnavailable(f"could not reach the source PostgreSQL at {where}: "
-                                 f"{_scrub(str(exc).strip(), url)}") from exc
-    except psycopg.Error as exc:
-        raise InvalidInput(f"invalid source PostgreSQL URL {where}: "
-                           f"{_scrub(str(exc).strip(), url)}") from exc
+        with _pg_errors(url):
+            conn = psycopg.connect(conninfo, connect_timeout=connect_timeout)
+    except BackendError as exc:  # anything but unreachable is in the URL itself
+        raise InvalidInput(f"invalid source PostgreSQL URL {where}: {exc}") from exc.__cause__
     try:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
@@ -540,77 +517,38 @@ class ChromaSource:
             offset += n
 
 
-def _chroma_where(location: str) -> str:
-    parts = urlsplit(location)
-    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-
-
 @contextmanager
 def open_chroma(location: str, collection: str) -> Iterator[ChromaSource]:
     """A Chroma collection on a server (``http(s)://host:port``) or in a directory."""
-    import chromadb
-    import httpx
-    from chromadb.config import Settings
-    from chromadb.errors import ChromaError, NotFoundError
+    from .backends._chroma_client import chroma_call, connect, display_location, is_http
 
     if not isinstance(collection, str) or not collection.strip():
         raise InvalidInput(f"the collection must be a non-empty name, got {collection!r}")
-    is_http = location.startswith(("http://", "https://"))
-    try:
-        where = _chroma_where(location) if is_http else str(Path(location).resolve())
-        port = (urlsplit(location).port or (443 if location.startswith("https") else 8000)
-                if is_http else 0)
-    except ValueError as exc:
-        raise InvalidInput(f"invalid Chroma URL {redact_url(location)!r}: {exc}") from exc
-    unreachable = f"cannot reach the source Chroma server at {where}"
+    where = display_location(location)
+    if not is_http(location) and not (Path(location) / "chroma.sqlite3").is_file():
+        raise NotFound(f"no Chroma directory at {where} (it has no chroma.sqlite3); give the "
+                       "persist_directory of the langchain-chroma store or a http(s):// server URL")
 
     def guard(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except NotFoundError as exc:
-            raise NotFound(f"no Chroma collection named {collection!r} at {where}") from exc
-        except httpx.TransportError as exc:
-            raise BackendUnavailable(f"{unreachable}: {exc}") from exc
-        except (ChromaError, ValueError, TypeError) as exc:
-            raise BackendError(f"reading Chroma at {where} failed: {exc}") from exc
+        return chroma_call(location, fn, *args, **kwargs)
 
-    settings = Settings(anonymized_telemetry=False)
-    client: Any
-    if is_http:
-        parts = urlsplit(location)
-        if not parts.hostname or parts.path not in ("", "/"):
-            raise InvalidInput(f"invalid Chroma URL {redact_url(location)!r}: use http(s)://HOST:PORT")
-        try:
-            client = chromadb.HttpClient(host=parts.hostname, port=port,
-                                         ssl=parts.scheme == "https", settings=settings)
-        except (ValueError, httpx.TransportError) as exc:  # a refused connection is a ValueError
-            raise BackendUnavailable(f"{unreachable}: {exc}") from exc
-    else:
-        path = Path(location)
-        if not (path / "chroma.sqlite3").is_file():
-            raise NotFound(f"no Chroma directory at {where} (it has no chroma.sqlite3); "
-                           "give the persist_directory of the langchain-chroma store or a "
-                           "http(s):// server URL")
-        try:
-            client = chromadb.PersistentClient(path=str(path), settings=settings)
-        except ValueError as exc:
-            # This process has the directory open already with other settings (langchain-chroma
-            # uses chromadb's defaults): share that instance, as chromadb requires.
-            if "already exists" not in str(exc):
-                raise BackendError(f"cannot open the Chroma directory {where}: {exc}") from exc
-            try:
-                client = chromadb.PersistentClient(path=str(path))
-            except ValueError as again:
-                raise BackendError(f"the Chroma directory {where} is open in this process with "
-                                   f"other settings: {again}") from again
+    try:
+        client = connect(location)
+    except ConfigError as exc:
+        raise InvalidInput(str(exc)) from exc
     try:
         try:
             col = guard(client.get_collection, collection, embedding_function=None)
-        except NotFound as exc:
+        except BackendError as exc:
+            from chromadb.errors import NotFoundError
+
+            if not isinstance(exc.__cause__, NotFoundError):
+                raise
             names = sorted(c.name for c in guard(client.list_collections))
             shown = ", ".join(names[:_MAX_EXAMPLES]) + (", …" if len(names) > _MAX_EXAMPLES
                                                          else "")
-            raise NotFound(f"{exc}; collections there: {shown or 'none'}") from exc.__cause__
+            raise NotFound(f"no Chroma collection named {collection!r} at {where}; collections "
+                           f"there: {shown or 'none'}") from exc.__cause__
         yield ChromaSource(col, guard, f"Chroma collection {collection!r} at {where}")
     finally:
         if hasattr(client, "close"):

@@ -16,8 +16,8 @@ from agentmem.filters import parse_filter
 PUBLIC = {
     "AgentMemError", "AgentMemSettings", "Backend", "BackendError", "BackendUnavailable",
     "ChatTurn", "ChromaBackend", "ConfigError", "DimensionMismatch", "Embedder",
-    "HashingEmbedder", "HybridMemory", "InvalidFilter", "InvalidInput", "MMR", "Memory", "MemoryHit",
-    "MemoryStats", "MemoryType", "NotFound", "OpenAIEmbedder", "PostgresBackend",
+    "HashingEmbedder", "HybridBackend", "HybridMemory", "InvalidFilter", "InvalidInput", "MMR",
+    "Memory", "MemoryHit", "MemoryStats", "MemoryType", "NotFound", "OpenAIEmbedder", "PostgresBackend",
     "PostgresConfig", "SentenceTransformerEmbedder", "StoreInfo", "embedder_from_spec",
     "load_settings",
 }

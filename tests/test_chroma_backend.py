@@ -219,7 +219,7 @@ async def test_clashing_metadata_keys_round_trip_but_are_not_filterable(
 async def test_layout(backend: ChromaBackend, location: str, agent_id: str) -> None:
     m = mem(agent_id, "fact", memory_type=S, metadata={"topic": "ml", "nested": {"a": 1}})
     await backend.upsert([m], [vec(1)])
-    await backend.append_turns([ChatTurn(session_id="s", agent_id=agent_id, role="user")])
+    await backend.add_turns([ChatTurn(session_id="s", agent_id=agent_id, role="user")])
     with raw_client(location) as client:
         col = client.get_collection(collection_name(backend.prefix, "semantic", agent_id),
                                     embedding_function=None)
@@ -336,13 +336,13 @@ async def test_get_list_delete_count(backend: ChromaBackend, agent_id: str) -> N
 async def test_drop_memories(backend: ChromaBackend, agent_id: str) -> None:
     other = f"{agent_id}-b"
     await backend.upsert([mem(agent_id, "a"), mem(other, "b", memory_type=S)], [vec(1), vec(2)])
-    await backend.append_turns([ChatTurn(session_id="s", agent_id=agent_id, role="user")])
+    await backend.add_turns([ChatTurn(session_id="s", agent_id=agent_id, role="user")])
     await backend.drop_memories(agent_id)
     assert await backend.count(agent_id, memory_types=[E]) == {E: 0}
     assert await backend.count(other, memory_types=[S]) == {S: 1}
     await backend.drop_memories()
     assert await backend.count(other, memory_types=[S]) == {S: 0}
-    assert await backend.turn_stats(agent_id) == (1, 1)
+    assert await backend.history_stats(agent_id) == (1, 1)
     await backend.check(INFO)  # the registry stays
 
 
@@ -352,24 +352,24 @@ async def test_turns(backend: ChromaBackend, location: str, agent_id: str) -> No
     def turn(session: str, text: str, **kw: Any) -> ChatTurn:
         return ChatTurn(session_id=session, agent_id=agent_id, role="user", content=text, **kw)
 
-    await backend.append_turns([turn("s1", "one", extra={"k": [1, {"x": None}]}, created_at=T0),
+    await backend.add_turns([turn("s1", "one", extra={"k": [1, {"x": None}]}, created_at=T0),
                                 turn("s2", "other"), turn("s1", "")])
     # a second backend object in the same process still appends after the first
     second = ChromaBackend(location, prefix=backend.prefix)
-    await second.append_turns([turn("s1", "three"), turn("s1", "four")])
-    await backend.append_turns([turn("s1", "five")])
-    turns = await backend.read_turns(agent_id, "s1")
+    await second.add_turns([turn("s1", "three"), turn("s1", "four")])
+    await backend.add_turns([turn("s1", "five")])
+    turns = await backend.history(agent_id, "s1")
     assert [t.content for t in turns] == ["one", "", "three", "four", "five"]
     assert turns[0].extra == {"k": [1, {"x": None}]} and turns[0].created_at == T0
-    assert [t.content for t in await backend.read_turns(agent_id, "s1", limit=2)] == [
+    assert [t.content for t in await backend.history(agent_id, "s1", limit=2)] == [
         "four", "five"]
-    assert await backend.read_turns(agent_id, "s1", limit=0) == []
-    assert await backend.turn_stats(agent_id) == (6, 2)
-    assert await backend.clear_turns(agent_id, "s1") == 5
-    assert await backend.clear_turns(agent_id, "s1") == 0
-    assert [t.content for t in await backend.read_turns(agent_id, "s2")] == ["other"]
-    assert await backend.turn_stats(agent_id) == (1, 1)
-    assert await backend.read_turns("nobody", "s1") == []
+    assert await backend.history(agent_id, "s1", limit=0) == []
+    assert await backend.history_stats(agent_id) == (6, 2)
+    assert await backend.clear_history(agent_id, "s1") == 5
+    assert await backend.clear_history(agent_id, "s1") == 0
+    assert [t.content for t in await backend.history(agent_id, "s2")] == ["other"]
+    assert await backend.history_stats(agent_id) == (1, 1)
+    assert await backend.history("nobody", "s1") == []
     await second.close()
 
 

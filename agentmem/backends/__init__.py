@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .base import Backend, StoreInfo
+from .hybrid import HybridBackend
 
 if TYPE_CHECKING:
     from .chroma import ChromaBackend
     from .postgres import PostgresBackend, PostgresConfig
 
-__all__ = ["Backend", "ChromaBackend", "PostgresBackend", "PostgresConfig", "StoreInfo"]
+__all__ = ["Backend", "ChromaBackend", "HybridBackend", "PostgresBackend", "PostgresConfig",
+           "StoreInfo"]
 
 
 def __getattr__(name: str) -> Any:

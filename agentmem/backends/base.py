@@ -1,21 +1,36 @@
-"""The one storage protocol that every backend implements.
+"""The storage protocol every backend implements, and the optional capabilities.
 
-All methods are coroutines; :class:`agentmem.HybridMemory` gives the sync twins.
-Every read and write names the ``agent_id`` it is scoped to.
+All methods are coroutines; :class:`agentmem.HybridMemory` derives the sync twins. Every
+read and write names the ``agent_id`` it is scoped to, first. A capability (lexical
+search, scans with vectors, …) is a small protocol of its own: the facade checks once
+whether its backend has it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from ..filters import FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
 
-__all__ = ["Backend", "StoreInfo", "Vector"]
+__all__ = [
+    "Backend",
+    "DistinctValues",
+    "ExpiredDeletion",
+    "IndexSource",
+    "Indexed",
+    "LexicalSearch",
+    "Mode",
+    "StoreInfo",
+    "Vector",
+    "VectorScan",
+]
 
 Vector = Sequence[float]
+Mode = Literal["chroma", "pgvector", "hybrid"]
+IndexWriter = Callable[[list[Memory], list[list[float]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -27,9 +42,17 @@ class StoreInfo:
 
 
 class Backend(Protocol):
-    """Storage of memories (with vectors) and conversation turns."""
+    """Storage of memories (with vectors) and conversation history."""
 
-    name: str
+    @property
+    def mode(self) -> Mode:
+        """The storage mode this backend is: ``pgvector``, ``chroma`` or ``hybrid``."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, safe to print (no password)."""
+        ...
 
     async def init(self, info: StoreInfo) -> None:
         """Create or migrate the schema and record ``info``; idempotent."""
@@ -43,96 +66,137 @@ class Backend(Protocol):
         """Insert or replace memories by (agent_id, id); all or nothing."""
         ...
 
-    async def query(
-        self,
-        agent_id: str,
-        vector: Vector,
-        *,
-        k: int,
-        memory_types: Sequence[MemoryType],
-        where: FilterNode | None = None,
-        with_vectors: bool = False,
-    ) -> list[MemoryHit]:
+    async def query(self, agent_id: str, vector: Vector, *, k: int,
+                    memory_types: Sequence[MemoryType], where: FilterNode | None = None,
+                    with_vectors: bool = False) -> list[MemoryHit]:
         """The ``k`` nearest unexpired memories of one agent, closest first."""
-        ...
-
-    async def search_text(
-        self,
-        agent_id: str,
-        text: str,
-        *,
-        k: int,
-        memory_types: Sequence[MemoryType],
-        where: FilterNode | None = None,
-    ) -> list[MemoryHit]:
-        """Lexical search: unexpired memories sharing words with ``text``, best first.
-
-        Scores are in [0, 1); memories with no word in common are not returned.
-        """
         ...
 
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
         """Memories by id, in the order asked; missing ids are left out."""
         ...
 
-    async def list_memories(
-        self,
-        agent_id: str,
-        *,
-        memory_types: Sequence[MemoryType],
-        where: FilterNode | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[Memory]:
+    async def list_memories(self, agent_id: str, *, memory_types: Sequence[MemoryType],
+                            where: FilterNode | None = None, limit: int | None = None,
+                            offset: int = 0) -> list[Memory]:
         """Memories of one agent, oldest first."""
         ...
 
-    async def delete(
-        self,
-        agent_id: str,
-        *,
-        ids: Sequence[str] | None = None,
-        memory_types: Sequence[MemoryType],
-        where: FilterNode | None = None,
-    ) -> int:
+    async def delete(self, agent_id: str, *, ids: Sequence[str] | None = None,
+                     memory_types: Sequence[MemoryType],
+                     where: FilterNode | None = None) -> int:
         """Delete by ids or by filter; returns how many were deleted."""
         ...
 
-    async def count(
-        self,
-        agent_id: str,
-        *,
-        memory_types: Sequence[MemoryType],
-        where: FilterNode | None = None,
-    ) -> dict[MemoryType, int]:
+    async def count(self, agent_id: str, *, memory_types: Sequence[MemoryType],
+                    where: FilterNode | None = None) -> dict[MemoryType, int]:
         """How many memories of each type match."""
         ...
 
-    async def append_turns(self, turns: Sequence[ChatTurn]) -> None:
+    async def add_turns(self, turns: Sequence[ChatTurn]) -> None:
         """Append turns to their sessions, keeping their order."""
         ...
 
-    async def read_turns(
-        self, agent_id: str, session_id: str, limit: int | None = None
-    ) -> list[ChatTurn]:
+    async def history(self, agent_id: str, session_id: str,
+                      limit: int | None = None) -> list[ChatTurn]:
         """The last ``limit`` turns of a session (all when None), oldest first."""
         ...
 
-    async def clear_turns(self, agent_id: str, session_id: str) -> int:
+    async def clear_history(self, agent_id: str, session_id: str) -> int:
         """Delete a session's turns; returns how many."""
         ...
 
-    async def replace_turns(self, agent_id: str, session_id: str,
-                            turns: Sequence[ChatTurn]) -> None:
+    async def replace_history(self, agent_id: str, session_id: str,
+                              turns: Sequence[ChatTurn]) -> None:
         """Make ``turns`` the whole history of a session, in one step where the store can."""
         ...
 
-    async def list_sessions(self, agent_id: str) -> list[str]:
+    async def sessions(self, agent_id: str) -> list[str]:
         """The sessions of an agent that hold turns, first started first."""
         ...
 
-    async def turn_stats(self, agent_id: str) -> tuple[int, int]:
+    async def history_stats(self, agent_id: str) -> tuple[int, int]:
         """(turns, sessions) stored for an agent."""
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class LexicalSearch(Protocol):
+    """Ranked keyword search next to the vector search."""
+
+    async def search_text(self, agent_id: str, text: str, *, k: int,
+                          memory_types: Sequence[MemoryType],
+                          where: FilterNode | None = None) -> list[MemoryHit]:
+        """Unexpired memories sharing words with ``text``, best first; scores in [0, 1).
+
+        Memories with no word in common are not returned.
+        """
+        ...
+
+
+@runtime_checkable
+class VectorScan(Protocol):
+    """Every stored memory with its vector, in batches (reindex, export, consolidation)."""
+
+    def scan(self, agent_id: str | None = None, *,
+             batch_size: int = 1000) -> AsyncIterator[tuple[list[Memory], list[list[float]]]]:
+        """Batches of (memories, vectors) of one agent or all, in a stable order."""
+        ...
+
+
+@runtime_checkable
+class ExpiredDeletion(Protocol):
+    """Removal of memories whose ``expires_at`` has passed."""
+
+    async def delete_expired(self, agent_id: str | None = None) -> int:
+        """Delete expired memories (of one agent, or all); returns how many."""
+        ...
+
+
+@runtime_checkable
+class DistinctValues(Protocol):
+    """The distinct values of one metadata key, without reading every memory."""
+
+    async def distinct(self, agent_id: str, key: str, *,
+                       memory_types: Sequence[MemoryType]) -> list[object]:
+        """Distinct JSON values of ``metadata[key]`` among an agent's memories."""
+        ...
+
+
+@runtime_checkable
+class IndexSource(Protocol):
+    """A source of truth that tracks which memories a derived index still lacks."""
+
+    async def upsert_pending(self, memories: Sequence[Memory],
+                             vectors: Sequence[Vector]) -> None:
+        """Upsert and mark the rows for the index, in one transaction."""
+        ...
+
+    async def pending_count(self, agent_id: str | None = None) -> int:
+        """How many memories the index lacks or holds stale (all agents when None)."""
+        ...
+
+    async def mark_pending(self, agent_id: str | None = None) -> int:
+        """Mark every memory (of one agent, or all) as missing from the index."""
+        ...
+
+    async def drain_pending(self, write: IndexWriter, *, agent_id: str | None = None,
+                            ids: Sequence[str] | None = None, batch_size: int = 1000) -> int:
+        """Hand marked rows to ``write`` in batches, then unmark them; returns how many.
+
+        If ``write`` raises, the rows stay marked and the error propagates.
+        """
+        ...
+
+
+@runtime_checkable
+class Indexed(Protocol):
+    """A backend that keeps a derived index and can rebuild it."""
+
+    async def pending_count(self, agent_id: str | None = None) -> int: ...
+
+    async def reindex(self, agent_id: str | None = None) -> int:
+        """Rebuild the index from the source of truth; returns rows indexed."""
+        ...

@@ -14,17 +14,13 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from ..errors import (
-    AgentMemError,
-    BackendError,
-    BackendUnavailable,
     ConfigError,
     DimensionMismatch,
     InvalidFilter,
@@ -33,7 +29,8 @@ from ..errors import (
 from ..filters import And, Comparison, FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
 from ..retrieval import lexical_scores
-from .base import StoreInfo, Vector
+from ._chroma_client import chroma_call, connect, display_location
+from .base import Mode, StoreInfo, Vector
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -187,7 +184,7 @@ class ChromaBackend:
     Writes are atomic per Chroma batch (``get_max_batch_size()`` records), not per call.
     """
 
-    name = "chroma"
+    mode: Mode = "chroma"
 
     def __init__(self, location: str, *, prefix: str = "agentmem") -> None:
         if not isinstance(prefix, str) or not _PREFIX.match(prefix):
@@ -195,67 +192,26 @@ class ChromaBackend:
                               "'-' or '_', starting with a letter or digit")
         if not isinstance(location, str) or not location.strip():
             raise ConfigError("the Chroma location must be a server URL or a directory path")
-        self.location = location
+        self._target = location
+        self.location = display_location(location)
         self.prefix = prefix
-        self._is_http = location.startswith(("http://", "https://"))
         self._client_obj: ClientAPI | None = None
         self._lock = threading.Lock()
         self._dimension: int | None = None
 
     def __repr__(self) -> str:
-        return f"ChromaBackend({self.location!r}, prefix={self.prefix!r})"
+        return f"ChromaBackend({self._target!r}, prefix={self.prefix!r})"
 
     # -- plumbing ---------------------------------------------------------------------------
-
-    def _unreachable(self) -> str:
-        return (f"cannot reach the Chroma server at {self.location}: start it "
-                "(`chroma run --path DIR --port PORT`) or fix AGENTMEM_CHROMA_URL")
-
-    def _connect(self) -> ClientAPI:
-        import chromadb
-        from chromadb.config import Settings
-
-        settings = Settings(anonymized_telemetry=False)
-        if not self._is_http:
-            return chromadb.PersistentClient(path=self.location, settings=settings)
-        parts = urlsplit(self.location)
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 8000)
-        except ValueError as exc:
-            raise ConfigError(f"invalid Chroma URL {self.location!r}: {exc}") from exc
-        if not parts.hostname or parts.path not in ("", "/"):
-            raise ConfigError(f"invalid Chroma URL {self.location!r}: use http(s)://HOST:PORT")
-        try:
-            return chromadb.HttpClient(host=parts.hostname, port=port,
-                                       ssl=parts.scheme == "https", settings=settings)
-        except ValueError as exc:  # chromadb turns a refused connection into ValueError
-            raise BackendUnavailable(self._unreachable()) from exc
 
     def _client(self) -> ClientAPI:
         with self._lock:
             if self._client_obj is None:
-                self._client_obj = self._connect()
+                self._client_obj = connect(self._target)
             return self._client_obj
 
-    def _guard(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run one sync operation, mapping chromadb and httpx errors to agentmem's."""
-        import httpx
-        from chromadb.errors import ChromaError
-
-        try:
-            return fn(*args)
-        except AgentMemError:
-            raise
-        except httpx.TransportError as exc:
-            raise BackendUnavailable(self._unreachable()) from exc
-        except (ChromaError, ValueError, TypeError) as exc:  # chromadb validates with these too
-            if isinstance(exc, ChromaError) and "dimension" in str(exc).lower():
-                raise DimensionMismatch(f"Chroma rejected a vector: {exc}") from exc
-            raise BackendError(f"Chroma {fn.__name__.strip('_')} failed at {self.location}: "
-                               f"{exc}") from exc
-
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(self._guard, fn, *args)
+        return await asyncio.to_thread(chroma_call, self._target, fn, *args)
 
     def _name(self, kind: str, agent_id: str) -> str:
         return f"{self.prefix}-{kind}-{hashlib.sha256(agent_id.encode()).hexdigest()[:32]}"
@@ -515,7 +471,7 @@ class ChromaBackend:
 
     # -- turns ----------------------------------------------------------------------------
 
-    def _append_turns(self, turns: Sequence[ChatTurn]) -> None:
+    def _add_turns(self, turns: Sequence[ChatTurn]) -> None:
         by_agent: dict[str, list[tuple[int, ChatTurn]]] = {}
         for seq, turn in zip(_next_seqs(len(turns)), turns, strict=True):
             by_agent.setdefault(turn.agent_id, []).append((seq, turn))
@@ -532,12 +488,12 @@ class ChromaBackend:
                                                         "created_at": t.created_at.isoformat()})}
                                for seq, t in chunk])
 
-    async def append_turns(self, turns: Sequence[ChatTurn]) -> None:
+    async def add_turns(self, turns: Sequence[ChatTurn]) -> None:
         """Append turns in the order given; seqs grow across calls and processes (ns clock)."""
         if turns:
-            await self._run(self._append_turns, turns)
+            await self._run(self._add_turns, turns)
 
-    def _read_turns(self, agent_id: str, session_id: str, limit: int | None) -> list[ChatTurn]:
+    def _history(self, agent_id: str, session_id: str, limit: int | None) -> list[ChatTurn]:
         if limit is not None and limit < 0:
             raise InvalidInput(f"limit must not be negative, got {limit}")
         col = self._turns(agent_id)
@@ -550,37 +506,37 @@ class ChromaBackend:
             "agent_id": agent_id, "role": meta["role"], "content": doc or ""})
             for _, doc, meta in rows]
 
-    async def read_turns(self, agent_id: str, session_id: str, limit: int | None = None
+    async def history(self, agent_id: str, session_id: str, limit: int | None = None
                          ) -> list[ChatTurn]:
         """The last ``limit`` turns of a session (all when None), oldest first."""
-        return await self._run(self._read_turns, agent_id, session_id, limit)
+        return await self._run(self._history, agent_id, session_id, limit)
 
-    def _clear_turns(self, agent_id: str, session_id: str) -> int:
+    def _clear_history(self, agent_id: str, session_id: str) -> int:
         col = self._turns(agent_id)
         return 0 if col is None else self._delete_rows(col, where={"session_id": session_id})
 
-    async def clear_turns(self, agent_id: str, session_id: str) -> int:
+    async def clear_history(self, agent_id: str, session_id: str) -> int:
         """Delete a session's turns; returns how many."""
-        return await self._run(self._clear_turns, agent_id, session_id)
+        return await self._run(self._clear_history, agent_id, session_id)
 
-    def _replace_turns(self, agent_id: str, session_id: str, turns: Sequence[ChatTurn]) -> None:
+    def _replace_history(self, agent_id: str, session_id: str, turns: Sequence[ChatTurn]) -> None:
         # Chroma has no transactions: write the new turns first, then drop the old ones, so
         # a failure in between leaves both (visible, recoverable) rather than neither.
         col = self._turns(agent_id)
         old = [] if col is None else [
             row[0] for row in self._rows(col, where={"session_id": session_id}, include=())]
         if turns:
-            self._append_turns(turns)
+            self._add_turns(turns)
         col = self._turns(agent_id)
         for chunk in _chunks(old, self._batch()):
             cast("Collection", col).delete(ids=list(chunk))
 
-    async def replace_turns(self, agent_id: str, session_id: str,
+    async def replace_history(self, agent_id: str, session_id: str,
                             turns: Sequence[ChatTurn]) -> None:
         """Replace a session's history: new turns are written before the old are deleted."""
-        await self._run(self._replace_turns, agent_id, session_id, turns)
+        await self._run(self._replace_history, agent_id, session_id, turns)
 
-    def _list_sessions(self, agent_id: str) -> list[str]:
+    def _sessions(self, agent_id: str) -> list[str]:
         col = self._turns(agent_id)
         rows = [] if col is None else self._rows(col, include=("metadatas",))
         first: dict[str, int] = {}
@@ -589,20 +545,67 @@ class ChromaBackend:
             first[sid] = min(seq, first.get(sid, seq))
         return sorted(first, key=lambda sid: first[sid])
 
-    async def list_sessions(self, agent_id: str) -> list[str]:
+    async def sessions(self, agent_id: str) -> list[str]:
         """Sessions holding turns, in the order they started."""
-        return await self._run(self._list_sessions, agent_id)
+        return await self._run(self._sessions, agent_id)
 
-    def _turn_stats(self, agent_id: str) -> tuple[int, int]:
+    def _history_stats(self, agent_id: str) -> tuple[int, int]:
         col = self._turns(agent_id)
         rows = [] if col is None else self._rows(col, include=("metadatas",))
         return len(rows), len({meta["session_id"] for _, _, meta in rows})
 
-    async def turn_stats(self, agent_id: str) -> tuple[int, int]:
+    async def history_stats(self, agent_id: str) -> tuple[int, int]:
         """(turns, distinct sessions) stored for an agent."""
-        return await self._run(self._turn_stats, agent_id)
+        return await self._run(self._history_stats, agent_id)
 
     # -- administration -------------------------------------------------------------------
+
+    def _memory_collections(self, agent_id: str | None) -> list[tuple[str, MemoryType, Collection]]:
+        """(agent_id, type, collection) of one agent's memory collections, or of all."""
+        if agent_id is not None:
+            found = ((agent_id, t, self._memories(agent_id, t)) for t in MemoryType)
+            return [(a, t, c) for a, t, c in found if c is not None]
+        pattern = re.compile(rf"^{re.escape(self.prefix)}-({_MEMORY_TYPES})-[0-9a-f]{{32}}$")
+        out = []
+        for col in self._client().list_collections():
+            if pattern.match(col.name):
+                col = self._client().get_collection(col.name, embedding_function=None)
+                meta = col.metadata or {}
+                out.append((str(meta["agent_id"]), MemoryType(meta["memory_type"]), col))
+        return sorted(out, key=lambda item: (item[0], item[1].value))
+
+    def _scan_page(self, col: Collection, agent_id: str, memory_type: MemoryType, offset: int,
+                   limit: int) -> tuple[list[Memory], list[list[float]]]:
+        got = col.get(limit=limit, offset=offset,
+                      include=cast(Any, ["documents", "metadatas", "embeddings"]))
+        docs, metas = got["documents"] or [], got["metadatas"] or []
+        embeddings = got["embeddings"] if got["embeddings"] is not None else []
+        memories = [_to_memory(agent_id, memory_type, (i, d, dict(m)))
+                    for i, d, m in zip(got["ids"], docs, metas, strict=True)]
+        return memories, [list(map(float, v)) for v in embeddings]
+
+    async def scan(self, agent_id: str | None = None, *, batch_size: int = 1000
+                   ) -> AsyncIterator[tuple[list[Memory], list[list[float]]]]:
+        """Every memory (of one agent, or all) with its vector, collection by collection."""
+        for owner, memory_type, col in await self._run(self._memory_collections, agent_id):
+            offset = 0
+            while True:
+                memories, vectors = await self._run(self._scan_page, col, owner, memory_type,
+                                                    offset, batch_size)
+                if not memories:
+                    break
+                yield memories, vectors
+                offset += len(memories)
+
+    def _delete_expired(self, agent_id: str | None) -> int:
+        expired: Where = {"$and": [{"_am_expires_at": {"$lte": time.time()}},
+                                   {"_am_expires_at": {"$ne": NEVER}}]}
+        return sum(self._delete_rows(col, where=expired)
+                   for _, _, col in self._memory_collections(agent_id))
+
+    async def delete_expired(self, agent_id: str | None = None) -> int:
+        """Delete memories whose ``expires_at`` has passed; returns how many."""
+        return await self._run(self._delete_expired, agent_id)
 
     def _drop_memories(self, agent_id: str | None) -> None:
         from chromadb.errors import NotFoundError
@@ -610,8 +613,7 @@ class ChromaBackend:
         if agent_id is not None:
             names = [self._name(t.value, agent_id) for t in MemoryType]
         else:
-            pattern = re.compile(rf"^{re.escape(self.prefix)}-({_MEMORY_TYPES})-[0-9a-f]{{32}}$")
-            names = [c.name for c in self._client().list_collections() if pattern.match(c.name)]
+            names = [col.name for _, _, col in self._memory_collections(None)]
         for name in names:
             try:
                 self._client().delete_collection(name)

@@ -10,24 +10,18 @@ iterative scans, and falls back to the exact scan whenever it comes back short.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import (
-    AgentMemError,
-    BackendError,
-    BackendUnavailable,
-    ConfigError,
-    DimensionMismatch,
-    InvalidInput,
-)
+from ..errors import ConfigError, DimensionMismatch, InvalidInput
 from ..filters import And, Comparison, FilterNode, Or
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
 from ..settings import redact_url
 from . import _pg_schema as schema
-from .base import StoreInfo, Vector
+from ._pg_errors import postgres_errors
+from .base import IndexWriter, Mode, StoreInfo, Vector
 
 try:
     import psycopg
@@ -35,7 +29,7 @@ try:
     from psycopg import sql
     from psycopg.rows import dict_row
     from psycopg.types.json import Jsonb
-    from psycopg_pool import AsyncConnectionPool, PoolTimeout
+    from psycopg_pool import AsyncConnectionPool
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "the PostgreSQL backend needs psycopg, psycopg-pool and pgvector: "
@@ -131,37 +125,25 @@ def _metadata_sql(c: Comparison) -> tuple[sql.Composable, list[Any]]:
 class PostgresBackend:
     """Memories and conversation turns in PostgreSQL with pgvector."""
 
-    name = "pgvector"
+    mode: Mode = "pgvector"
 
-    def __init__(self, config: PostgresConfig | str, *, track_index: bool = False) -> None:
+    def __init__(self, config: PostgresConfig | str) -> None:
         self.config = PostgresConfig(config) if isinstance(config, str) else config
-        # In hybrid mode each write is marked until Chroma has it (see sync_index).
-        self.track_index = track_index
         self._pool: AsyncConnectionPool[Any] | None = None
         self._dimension: int | None = None
 
     @property
-    def where(self) -> str:
+    def location(self) -> str:
         return redact_url(self.config.url)
+
+    def __repr__(self) -> str:
+        return f"PostgresBackend({self.location!r})"
 
     # -- connections and errors --
 
-    @contextmanager
-    def _mapped(self) -> Iterator[None]:
+    def _mapped(self) -> AbstractContextManager[None]:
         """Map driver errors to agentmem errors at this one boundary, keeping the cause."""
-        try:
-            yield
-        except AgentMemError:
-            raise
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise BackendUnavailable(
-                f"could not reach PostgreSQL at {self.where}: {str(exc).strip()}. "
-                "Start the server or fix AGENTMEM_POSTGRES_URL."
-            ) from exc
-        except psycopg.errors.DataError as exc:
-            raise InvalidInput(f"PostgreSQL rejected the data: {str(exc).strip()}") from exc
-        except psycopg.Error as exc:
-            raise BackendError(f"PostgreSQL at {self.where} failed: {str(exc).strip()}") from exc
+        return postgres_errors(self.config.url)
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         with self._mapped():
@@ -206,7 +188,7 @@ class PostgresBackend:
                     await conn.execute(schema.migration_statements(1, 1)[0])  # meta table
                     recorded = await self._recorded(conn)
                     if recorded is not None:
-                        _compare(recorded, info, self.where)
+                        _compare(recorded, info, self.location)
                     else:
                         await conn.execute(
                             "INSERT INTO agentmem_meta (key, value) VALUES"
@@ -239,11 +221,11 @@ class PostgresBackend:
             await conn.close()
         if version < schema.SCHEMA_VERSION or recorded is None:
             raise ConfigError(
-                f"PostgreSQL at {self.where} has agentmem schema version {version}, this "
+                f"PostgreSQL at {self.location} has agentmem schema version {version}, this "
                 f"agentmem needs {schema.SCHEMA_VERSION}: run `agentmem migrate` or call "
                 "memory.init()"
             )
-        _compare(recorded, info, self.where)
+        _compare(recorded, info, self.location)
         self._dimension = info.dimension
 
     @staticmethod
@@ -309,13 +291,22 @@ class PostgresBackend:
 
     async def upsert(self, memories: Sequence[Memory], vectors: Sequence[Vector]) -> None:
         """Insert or replace memories in one transaction: all rows or none."""
+        await self._upsert(memories, vectors, pending=False)
+
+    async def upsert_pending(self, memories: Sequence[Memory],
+                             vectors: Sequence[Vector]) -> None:
+        """Upsert and mark the rows as missing from the index, in one transaction."""
+        await self._upsert(memories, vectors, pending=True)
+
+    async def _upsert(self, memories: Sequence[Memory], vectors: Sequence[Vector], *,
+                      pending: bool) -> None:
         if len(memories) != len(vectors):
             raise InvalidInput(f"{len(memories)} memories but {len(vectors)} vectors")
         self._check_vectors(vectors)
         rows = [
             (m.agent_id, m.id, m.memory_type.value, m.content, m.user_id, m.session_id,
              m.importance, Jsonb(m.metadata), m.source_ids, m.created_at, m.updated_at,
-             m.expires_at, _vector(v), self.track_index)
+             m.expires_at, _vector(v), pending)
             for m, v in zip(memories, vectors)
         ]
         pool = await self._get_pool()
@@ -465,6 +456,47 @@ class PostgresBackend:
                 found = {r["memory_type"]: int(r["n"]) for r in await cur.fetchall()}
         return {t: found.get(t.value, 0) for t in memory_types}
 
+    async def scan(self, agent_id: str | None = None, *, batch_size: int = 1000
+                   ) -> AsyncIterator[tuple[list[Memory], list[list[float]]]]:
+        """Every memory (of one agent, or all) with its vector, by (agent_id, id), in batches."""
+        after: tuple[str, str] = ("", "")
+        pool = await self._get_pool()
+        while True:
+            with self._mapped():
+                async with pool.connection() as conn:
+                    cur = await conn.execute(
+                        f"SELECT {_COLUMNS}, embedding FROM agentmem_memories"
+                        " WHERE (%s::text IS NULL OR agent_id = %s) AND (agent_id, id) > (%s, %s)"
+                        " ORDER BY agent_id, id LIMIT %s",
+                        [agent_id, agent_id, *after, batch_size])
+                    rows = await cur.fetchall()
+            if not rows:
+                return
+            yield [_memory(r) for r in rows], [_floats(r["embedding"]) for r in rows]
+            after = (rows[-1]["agent_id"], rows[-1]["id"])
+
+    async def delete_expired(self, agent_id: str | None = None) -> int:
+        """Delete memories whose ``expires_at`` has passed; returns how many."""
+        pool = await self._get_pool()
+        with self._mapped():
+            async with pool.connection() as conn:
+                cur = await conn.execute(
+                    "DELETE FROM agentmem_memories WHERE expires_at <= now()"
+                    " AND (%s::text IS NULL OR agent_id = %s)", [agent_id, agent_id])
+                return int(cur.rowcount)
+
+    async def distinct(self, agent_id: str, key: str, *,
+                       memory_types: Sequence[MemoryType]) -> list[object]:
+        """Distinct JSON values of ``metadata[key]`` among an agent's memories."""
+        pool = await self._get_pool()
+        with self._mapped():
+            async with pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT DISTINCT metadata -> %s AS v FROM agentmem_memories"
+                    " WHERE agent_id = %s AND memory_type = ANY(%s) AND metadata ? %s",
+                    [key, agent_id, [t.value for t in memory_types], key])
+                return [r["v"] for r in await cur.fetchall()]
+
     # -- hybrid-mode index bookkeeping --
 
     async def pending_count(self, agent_id: str | None = None) -> int:
@@ -478,7 +510,7 @@ class PostgresBackend:
                 row = await cur.fetchone()
         return int(row["n"]) if row else 0
 
-    async def mark_for_index(self, agent_id: str | None = None) -> int:
+    async def mark_pending(self, agent_id: str | None = None) -> int:
         """Mark every memory (of one agent, or all) as missing from the index."""
         pool = await self._get_pool()
         with self._mapped():
@@ -488,14 +520,8 @@ class PostgresBackend:
                     " WHERE %s::text IS NULL OR agent_id = %s", [agent_id, agent_id])
                 return int(cur.rowcount)
 
-    async def sync_index(
-        self,
-        write: Callable[[list[Memory], list[list[float]]], Awaitable[None]],
-        *,
-        agent_id: str | None = None,
-        ids: Sequence[str] | None = None,
-        batch_size: int = 1000,
-    ) -> int:
+    async def drain_pending(self, write: IndexWriter, *, agent_id: str | None = None,
+                            ids: Sequence[str] | None = None, batch_size: int = 1000) -> int:
         """Hand marked rows to ``write`` in batches, then unmark them; returns how many.
 
         Rows are locked while ``write`` runs, so the index always receives the row as it
@@ -528,22 +554,12 @@ class PostgresBackend:
             done += len(rows)
             after = (rows[-1]["agent_id"], rows[-1]["id"])
 
-    async def agents(self) -> list[str]:
-        """Every agent id that has memories or turns."""
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "SELECT DISTINCT agent_id FROM agentmem_memories UNION"
-                    " SELECT DISTINCT agent_id FROM agentmem_turns ORDER BY 1")
-                return [r["agent_id"] for r in await cur.fetchall()]
-
     # -- conversation turns --
 
-    async def append_turns(self, turns: Sequence[ChatTurn]) -> None:
+    async def add_turns(self, turns: Sequence[ChatTurn]) -> None:
         await self._write_turns(turns)
 
-    async def replace_turns(self, agent_id: str, session_id: str,
+    async def replace_history(self, agent_id: str, session_id: str,
                             turns: Sequence[ChatTurn]) -> None:
         """Delete and re-insert a session's turns in one transaction."""
         await self._write_turns(turns, replace=(agent_id, session_id))
@@ -562,7 +578,7 @@ class PostgresBackend:
                     "INSERT INTO agentmem_turns (agent_id, session_id, role, content, extra,"
                     " created_at) VALUES (%s, %s, %s, %s, %s, %s)", rows)
 
-    async def list_sessions(self, agent_id: str) -> list[str]:
+    async def sessions(self, agent_id: str) -> list[str]:
         pool = await self._get_pool()
         with self._mapped():
             async with pool.connection() as conn:
@@ -571,7 +587,7 @@ class PostgresBackend:
                     " GROUP BY session_id ORDER BY min(seq)", [agent_id])
                 return [r["session_id"] for r in await cur.fetchall()]
 
-    async def read_turns(
+    async def history(
         self, agent_id: str, session_id: str, limit: int | None = None
     ) -> list[ChatTurn]:
         pool = await self._get_pool()
@@ -585,7 +601,7 @@ class PostgresBackend:
                 rows = await cur.fetchall()
         return [ChatTurn(**{k: v for k, v in r.items() if k != "seq"}) for r in rows]
 
-    async def clear_turns(self, agent_id: str, session_id: str) -> int:
+    async def clear_history(self, agent_id: str, session_id: str) -> int:
         pool = await self._get_pool()
         with self._mapped():
             async with pool.connection() as conn:
@@ -594,7 +610,7 @@ class PostgresBackend:
                     [agent_id, session_id])
                 return int(cur.rowcount)
 
-    async def turn_stats(self, agent_id: str) -> tuple[int, int]:
+    async def history_stats(self, agent_id: str) -> tuple[int, int]:
         pool = await self._get_pool()
         with self._mapped():
             async with pool.connection() as conn:

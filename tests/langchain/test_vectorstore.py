@@ -337,13 +337,13 @@ async def test_from_texts_builds_and_owns_a_memory_from_settings(new_database: A
         assert isinstance(store.memory.embedder, LangChainEmbedder)
         assert store.memory.embedder.model_id == "langchain:DeterministicFakeEmbedding"
         assert store.get_by_ids(["f"]) == [Document(id="f", page_content="foo", metadata={"n": 1})]
-    assert store.memory._runner.closed  # the store built it, so the store closed it
+    assert store.memory.closed  # the store built it, so the store closed it
     # The same database again, async: the schema is there, the model matches.
     again = await AgentMemVectorStore.afrom_texts(["baz"], fake_embedding(), agent_id="owner",
                                                   settings=settings, ids=["z"])
     async with again:
         assert ids_of(await again.aget_by_ids(["f", "z"])) == ["f", "z"]
-    assert again.memory._runner.closed
+    assert again.memory.closed
 
 
 # -- async methods are native ----------------------------------------------------------------

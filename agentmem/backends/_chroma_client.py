@@ -1,0 +1,112 @@
+"""The one Chroma client factory and error mapping (backend and importers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from ..errors import AgentMemError, BackendError, BackendUnavailable, ConfigError, DimensionMismatch
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+
+__all__ = ["chroma_call", "connect", "display_location", "is_http"]
+
+T = TypeVar("T")
+
+
+def is_http(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def display_location(location: str) -> str:
+    """``scheme://host:port`` for a server (nothing secret), the absolute path for a directory."""
+    if not is_http(location):
+        return str(Path(location).resolve())
+    parts = urlsplit(location)
+    try:
+        port = parts.port
+    except ValueError:  # reported when connecting; never echo what may be a secret
+        port = None
+    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
+
+
+def _unreachable(location: str) -> str:
+    return (f"cannot reach the Chroma server at {display_location(location)}: start it "
+            "(`chroma run --path DIR --port PORT`) or fix AGENTMEM_CHROMA_URL")
+
+
+def connect(location: str) -> ClientAPI:
+    """A client for a server URL (``http(s)://HOST:PORT``) or a local directory.
+
+    Never attaches an embedding function: agentmem always passes its own vectors.
+    """
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    if not is_http(location):
+        try:
+            return chromadb.PersistentClient(path=location, settings=settings)
+        except ValueError as exc:
+            # This process has the directory open already with chromadb's default settings
+            # (langchain-chroma does that): chromadb insists that it be shared.
+            if "already exists" not in str(exc):
+                raise BackendError(f"cannot open the Chroma directory {location}: {exc}") from exc
+            try:
+                return chromadb.PersistentClient(path=location)
+            except ValueError as again:
+                raise BackendError(f"the Chroma directory {location} is open in this process "
+                                   f"with other settings: {again}") from again
+    parts = urlsplit(location)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 8000)
+    except ValueError as exc:
+        raise ConfigError(f"invalid Chroma URL {display_location(location)!r}: {exc}") from exc
+    if not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(f"invalid Chroma URL {location!r}: use http(s)://HOST:PORT")
+    try:
+        return chromadb.HttpClient(host=parts.hostname, port=port,
+                                   ssl=parts.scheme == "https", settings=settings)
+    except ValueError as exc:  # chromadb turns a refused connection into ValueError
+        raise BackendUnavailable(_unreachable(location)) from exc
+
+
+def _raised_by_chromadb(exc: BaseException) -> bool:
+    """True when the innermost frame of ``exc`` is chromadb's code, not agentmem's."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    module = tb.tb_frame.f_globals.get("__name__", "")
+    return isinstance(module, str) and module.split(".")[0] in ("chromadb", "pydantic")
+
+
+def chroma_call(location: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call into chromadb, mapping Chroma's own errors to agentmem's.
+
+    Only exceptions chromadb raises are mapped (its ``ChromaError`` tree, transport errors,
+    and the ``ValueError`` / ``TypeError`` it validates with); any other exception is a
+    bug and propagates as it is, so a fallback never masks it.
+    """
+    import httpx
+    from chromadb.errors import ChromaError
+
+    try:
+        return fn(*args, **kwargs)
+    except AgentMemError:
+        raise
+    except httpx.TransportError as exc:
+        raise BackendUnavailable(_unreachable(location)) from exc
+    except ChromaError as exc:
+        if "dimension" in str(exc).lower():
+            raise DimensionMismatch(f"Chroma rejected a vector: {exc}") from exc
+        raise BackendError(f"Chroma at {display_location(location)} failed: {exc}") from exc
+    except (ValueError, TypeError) as exc:
+        if not _raised_by_chromadb(exc):
+            raise
+        raise BackendError(f"Chroma at {display_location(location)} rejected the call: "
+                           f"{exc}") from exc

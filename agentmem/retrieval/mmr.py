@@ -1,0 +1,52 @@
+"""Maximal marginal relevance: relevant results that are not all alike."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidInput
+
+__all__ = ["MMR", "mmr_select"]
+
+
+@dataclass(frozen=True)
+class MMR:
+    """Fetch ``fetch_k`` candidates, keep ``k`` diverse ones.
+
+    ``lambda_mult`` 1.0 is pure relevance, 0.0 pure diversity (LangChain's convention).
+    """
+
+    fetch_k: int = 20
+    lambda_mult: float = 0.5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fetch_k, bool) or not isinstance(self.fetch_k, int) or self.fetch_k < 1:
+            raise InvalidInput(f"fetch_k must be a positive int, got {self.fetch_k!r}")
+        if not 0.0 <= float(self.lambda_mult) <= 1.0:
+            raise InvalidInput(f"lambda_mult must be in [0, 1], got {self.lambda_mult!r}")
+
+
+def _unit_rows(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=-1, keepdims=True)
+    return m / np.where(norms == 0, 1.0, norms)
+
+
+def mmr_select(query: Sequence[float], candidates: Sequence[Sequence[float]], k: int,
+               lambda_mult: float) -> list[int]:
+    """Indices of ``k`` candidates chosen greedily by maximal marginal relevance (cosine)."""
+    if not candidates or k < 1:
+        return []
+    q = _unit_rows(np.asarray(query, dtype=np.float64))
+    c = _unit_rows(np.asarray(candidates, dtype=np.float64))
+    relevance = c @ q
+    pairwise = c @ c.T
+    chosen = [int(np.argmax(relevance))]
+    while len(chosen) < min(k, len(c)):
+        redundancy = pairwise[:, chosen].max(axis=1)
+        scores = lambda_mult * relevance - (1.0 - lambda_mult) * redundancy
+        scores[chosen] = -np.inf
+        chosen.append(int(np.argmax(scores)))
+    return chosen
