@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
+import numpy as np
 from pydantic import ValidationError
 
-from .backends.base import Vector
+from .backends._vectors import as_matrix
+from .backends.base import Vector, Vectors
 from .embeddings import Embedder
 from .errors import DimensionMismatch, InvalidInput
 from .models import MemoryType, as_memory_type
@@ -81,15 +82,9 @@ def query_vector(vector: Vector, embedder: Embedder) -> Vector:
     return vector
 
 
-def embeddings(given: Sequence[Vector], count: int, embedder: Embedder) -> list[list[float]]:
-    """Caller-supplied vectors, checked: one per memory, the embedder's dimension, finite."""
+def embeddings(given: Vectors, count: int,
+               embedder: Embedder) -> np.ndarray:
+    """Vectors for ``count`` memories as one checked float32 matrix (converted once)."""
     if len(given) != count:
         raise InvalidInput(f"{count} memories but {len(given)} embeddings")
-    vectors = [list(map(float, v)) for v in given]
-    for v in vectors:
-        if len(v) != embedder.dimension:
-            raise DimensionMismatch(f"embedding has dimension {len(v)} but {embedder.model_id} "
-                                    f"produces {embedder.dimension}")
-        if not all(math.isfinite(x) for x in v):
-            raise InvalidInput("embeddings must contain finite numbers only")
-    return vectors
+    return as_matrix(given, embedder.dimension, "embedding")

@@ -19,7 +19,7 @@ from . import _validate as check
 from ._runner import shared_runner
 from ._twins import on_loop, sync_twin
 from ._validate import MemoryTypes
-from .backends.base import Backend, Indexed, LexicalSearch, Mode, StoreInfo, Vector
+from .backends.base import Backend, Indexed, LexicalSearch, Mode, StoreInfo, Vector, Vectors
 from .embeddings import Embedder, embedder_from_spec
 from .errors import ConfigError, InvalidInput, NotFound
 from .filters import parse_filter
@@ -129,7 +129,7 @@ class HybridMemory:
     # -- writing --------------------------------------------------------------------
 
     async def _write(self, memories: Sequence[Memory],
-                     embeddings: Sequence[Vector] | None) -> list[Memory]:
+                     embeddings: Vectors | None) -> list[Memory]:
         memories = list(memories)
         if not memories:
             return []
@@ -161,7 +161,7 @@ class HybridMemory:
 
     @on_loop
     async def aremember_many(self, memories: Sequence[Memory],
-                             embeddings: Sequence[Vector] | None = None) -> list[Memory]:
+                             embeddings: Vectors | None = None) -> list[Memory]:
         """Store a batch: all of it or, on any error, none of it."""
         return await self._write(memories, embeddings)
 
@@ -397,6 +397,19 @@ class HybridMemory:
         return await self.backend.reindex(agent_id)
 
     reindex = sync_twin(areindex)
+
+    @on_loop
+    async def aflush_index(self, agent_id: str | None = None) -> int:
+        """Copy writes still queued for the Chroma index now (hybrid mode); returns rows.
+
+        Hybrid writes reach the index in the background; recall never depends on it.
+        """
+        if not isinstance(self.backend, Indexed):
+            return 0
+        await self._ensure_ready()
+        return await self.backend.flush(agent_id)
+
+    flush_index = sync_twin(aflush_index)
 
 
 def _compose(postgres: PostgresBackend | None, chroma: ChromaBackend | None) -> Backend:

@@ -30,7 +30,7 @@ class AgentMemSettings(BaseSettings):
     mode: Mode | None = None
     embeddings: str = "hashing:384"
     home: Path = Path(".agentmem")
-    search: Literal["exact", "hnsw"] = "exact"
+    search: Literal["auto", "exact"] = "auto"
 
     @field_validator("postgres_url")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agentmem import (
     ChromaBackend,
     HashingEmbedder,
+    HybridBackend,
     HybridMemory,
     Memory,
     MemoryType,
@@ -15,9 +16,9 @@ from tests.conftest import DIM
 from tests.servers import ChromaServer
 
 
-def _hybrid(pg_url: str, chroma: ChromaServer) -> HybridMemory:
-    m = HybridMemory(embedder=HashingEmbedder(DIM), postgres=PostgresBackend(pg_url),
-                     chroma=ChromaBackend(chroma.url))
+def _hybrid(pg_url: str, chroma: ChromaServer, **options: object) -> HybridMemory:
+    backend = HybridBackend(PostgresBackend(pg_url), ChromaBackend(chroma.url), **options)  # type: ignore[arg-type]
+    m = HybridMemory(embedder=HashingEmbedder(DIM), backend=backend)
     m.init()
     return m
 
@@ -34,8 +35,11 @@ async def test_write_with_chroma_down_is_durable_and_reindex_heals(
         pg_url: str, own_chroma: ChromaServer, agent_id: str) -> None:
     memory = _hybrid(pg_url, own_chroma)
     first = memory.remember("written while chroma is up", agent_id)
+    assert memory.flush_index() == 0  # the background copy already took it
+    assert memory.stats(agent_id).pending_index == 0
     own_chroma.stop()
     second = memory.remember("written while chroma is down", agent_id)  # acknowledged
+    assert memory.flush_index(agent_id) == 0  # Chroma is down: nothing copied, nothing lost
     assert memory.get(second.id, agent_id).content == "written while chroma is down"
     assert memory.stats(agent_id).pending_index == 1
     # recall is complete without Chroma: served from PostgreSQL
@@ -50,34 +54,60 @@ async def test_write_with_chroma_down_is_durable_and_reindex_heals(
     memory.close()
 
 
-async def test_stale_index_entries_are_never_served(
+async def test_deletes_reach_the_index_through_the_queue(
         pg_url: str, own_chroma: ChromaServer, agent_id: str) -> None:
     memory = _hybrid(pg_url, own_chroma)
     keep = memory.remember("alpha keep", agent_id)
     gone = memory.remember("alpha gone", agent_id)
+    memory.flush_index()
     own_chroma.stop()
-    assert memory.forget(gone.id, agent_id) == 1  # Chroma still holds it
+    assert memory.forget(gone.id, agent_id) == 1  # Chroma still holds it; the drop is queued
+    memory.flush_index()
+    assert memory.stats(agent_id).pending_index == 1
     own_chroma.start()
     vec = HashingEmbedder(DIM).embed_query("alpha")
     assert gone.id in await _index_ids(own_chroma, agent_id, vec)
     assert [h.memory.id for h in memory.recall("alpha", agent_id, k=5)] == [keep.id]
-    memory.reindex()
+    assert memory.flush_index() == 1  # the queued delete, no reindex needed
     assert await _index_ids(own_chroma, agent_id, vec) == {keep.id}
+    assert memory.stats(agent_id).pending_index == 0
     memory.close()
 
 
-async def test_recall_is_served_by_the_index_when_in_sync(
-        pg_url: str, own_chroma: ChromaServer, agent_id: str) -> None:
-    memory = _hybrid(pg_url, own_chroma)
-    m = memory.remember("indexed fact about whales", agent_id, memory_type="semantic")
-    # A row written straight to PostgreSQL, unmarked, is invisible to the index:
-    # seeing it missing proves recall went through Chroma.
-    hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
+async def _write_unqueued(pg_url: str, memory: HybridMemory, hidden: Memory) -> None:
+    """A row written straight to PostgreSQL, never queued: invisible to the index."""
     pg = PostgresBackend(pg_url)
     await pg.check(memory.info)
     await pg.upsert([hidden], HashingEmbedder(DIM).embed_documents([hidden.content]))
     await pg.close()
-    assert [h.memory.id for h in memory.recall("whales", agent_id, k=3)] == [m.id]
+
+
+async def test_a_large_agent_is_recalled_through_the_index_when_it_is_complete(
+        pg_url: str, own_chroma: ChromaServer, agent_id: str) -> None:
+    memory = _hybrid(pg_url, own_chroma, index_min_rows=2)
+    m = memory.remember("indexed fact about whales", agent_id, memory_type="semantic")
+    memory.remember("indexed fact about cats", agent_id, memory_type="semantic")
+    memory.flush_index()
+    hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
+    await _write_unqueued(pg_url, memory, hidden)
+    # Seeing the hidden row missing proves recall went through Chroma.
+    assert [h.memory.id for h in memory.recall("whales", agent_id, k=1)] == [m.id]
+    assert hidden.id not in {h.memory.id for h in memory.recall("whales", agent_id, k=3)}
     memory.reindex(agent_id)
-    assert {h.memory.id for h in memory.recall("whales", agent_id, k=3)} == {m.id, hidden.id}
+    assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, k=3)}
+    # While anything of the agent is queued, the index is not complete: PostgreSQL answers.
+    own_chroma.stop()
+    fresh = memory.remember("fresh fact about whales", agent_id)
+    assert fresh.id in {h.memory.id for h in memory.recall("whales", agent_id, k=4)}
+    memory.close()
+
+
+async def test_a_small_agent_is_recalled_from_postgres(
+        pg_url: str, own_chroma: ChromaServer, agent_id: str) -> None:
+    memory = _hybrid(pg_url, own_chroma)  # default threshold: this agent is small
+    memory.remember("indexed fact about whales", agent_id)
+    memory.flush_index()
+    hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
+    await _write_unqueued(pg_url, memory, hidden)
+    assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, k=3)}
     memory.close()

@@ -15,6 +15,8 @@ MEMORIES = "agentmem_memories"
 TURNS = "agentmem_turns"
 META = "agentmem_meta"
 MIGRATIONS_TABLE = "agentmem_migrations"
+QUEUE = "agentmem_index_queue"
+ANN = "agentmem_ann_indexes"
 LOCK_KEY = 0x61676D656D  # "agmem": advisory lock id for migrations
 
 _V1 = [
@@ -60,17 +62,45 @@ _V1 = [
     )""",
 ]
 
+# Version 2: no vector index that the query plan does not use (the global HNSW index cost
+# ~95% of ingest time and the exact plan never read it); ANN indexes are per large agent,
+# built by `agentmem optimize` and listed in agentmem_ann_indexes. The pending-index flag
+# becomes a queue table, so marking and unmarking never rewrites an indexed row.
+_V2 = [
+    "DROP INDEX IF EXISTS agentmem_memories_embedding_idx",
+    "CREATE SEQUENCE agentmem_index_queue_seq",
+    """CREATE TABLE agentmem_index_queue (
+        agent_id text NOT NULL,
+        id       text NOT NULL,
+        seq      bigint NOT NULL DEFAULT nextval('agentmem_index_queue_seq'),
+        PRIMARY KEY (agent_id, id)
+    )""",
+    "INSERT INTO agentmem_index_queue (agent_id, id)"
+    " SELECT agent_id, id FROM agentmem_memories WHERE needs_index",
+    "DROP INDEX IF EXISTS agentmem_memories_pending_idx",
+    "ALTER TABLE agentmem_memories DROP COLUMN needs_index",
+    """CREATE TABLE agentmem_ann_indexes (
+        agent_id        text PRIMARY KEY,
+        index_name      text NOT NULL UNIQUE,
+        m               int NOT NULL,
+        ef_construction int NOT NULL,
+        ef_search       int NOT NULL,
+        rows_at_build   bigint NOT NULL,
+        built_at        timestamptz NOT NULL DEFAULT now()
+    )""",
+]
+
 # version -> statements; append new versions, never edit an applied one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 EXPECTED_INDEXES = (
     "agentmem_memories_pkey",
     "agentmem_memories_scope_idx",
-    "agentmem_memories_embedding_idx",
     "agentmem_memories_metadata_idx",
     "agentmem_memories_tsv_idx",
-    "agentmem_memories_pending_idx",
+    "agentmem_index_queue_pkey",
+    "agentmem_ann_indexes_pkey",
     "agentmem_turns_pkey",
 )
 

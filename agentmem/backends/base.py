@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+import numpy as np
+
 from ..filters import FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
 
@@ -19,18 +21,23 @@ __all__ = [
     "Backend",
     "DistinctValues",
     "ExpiredDeletion",
+    "IndexRemover",
     "IndexSource",
+    "IndexWriter",
     "Indexed",
     "LexicalSearch",
     "Mode",
     "StoreInfo",
     "Vector",
     "VectorScan",
+    "Vectors",
 ]
 
 Vector = Sequence[float]
+Vectors = Sequence[Vector] | np.ndarray  # a batch; backends take a float32 matrix as it is
 Mode = Literal["chroma", "pgvector", "hybrid"]
 IndexWriter = Callable[[list[Memory], list[list[float]]], Awaitable[None]]
+IndexRemover = Callable[[str, list[str]], Awaitable[None]]  # (agent_id, ids) to drop
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ class Backend(Protocol):
         """Raise ConfigError if not initialised, DimensionMismatch if built differently."""
         ...
 
-    async def upsert(self, memories: Sequence[Memory], vectors: Sequence[Vector]) -> None:
+    async def upsert(self, memories: Sequence[Memory], vectors: Vectors) -> None:
         """Insert or replace memories by (agent_id, id); all or nothing."""
         ...
 
@@ -167,11 +174,17 @@ class DistinctValues(Protocol):
 
 @runtime_checkable
 class IndexSource(Protocol):
-    """A source of truth that tracks which memories a derived index still lacks."""
+    """A source of truth that queues what a derived index still has to copy or drop."""
 
     async def upsert_pending(self, memories: Sequence[Memory],
-                             vectors: Sequence[Vector]) -> None:
-        """Upsert and mark the rows for the index, in one transaction."""
+                             vectors: Vectors) -> None:
+        """Upsert and queue the rows for the index, in one transaction."""
+        ...
+
+    async def delete_pending(self, agent_id: str, *, ids: Sequence[str] | None = None,
+                             memory_types: Sequence[MemoryType],
+                             where: FilterNode | None = None) -> int:
+        """Delete, and queue the deleted ids so the index drops them too."""
         ...
 
     async def pending_count(self, agent_id: str | None = None) -> int:
@@ -179,14 +192,14 @@ class IndexSource(Protocol):
         ...
 
     async def mark_pending(self, agent_id: str | None = None) -> int:
-        """Mark every memory (of one agent, or all) as missing from the index."""
+        """Queue every memory (of one agent, or all) for the index."""
         ...
 
-    async def drain_pending(self, write: IndexWriter, *, agent_id: str | None = None,
-                            ids: Sequence[str] | None = None, batch_size: int = 1000) -> int:
-        """Hand marked rows to ``write`` in batches, then unmark them; returns how many.
+    async def drain_pending(self, write: IndexWriter, remove: IndexRemover, *,
+                            agent_id: str | None = None, batch_size: int = 1000) -> int:
+        """Hand queued rows to ``write`` and deleted ones to ``remove``, then unqueue them.
 
-        If ``write`` raises, the rows stay marked and the error propagates.
+        Returns how many entries were handled; if a callback raises, the rest stay queued.
         """
         ...
 
@@ -196,6 +209,10 @@ class Indexed(Protocol):
     """A backend that keeps a derived index and can rebuild it."""
 
     async def pending_count(self, agent_id: str | None = None) -> int: ...
+
+    async def flush(self, agent_id: str | None = None) -> int:
+        """Copy what is queued for the index now and wait for it; returns rows copied."""
+        ...
 
     async def reindex(self, agent_id: str | None = None) -> int:
         """Rebuild the index from the source of truth; returns rows indexed."""

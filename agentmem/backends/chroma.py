@@ -30,7 +30,8 @@ from ..filters import And, Comparison, FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
 from ..retrieval import lexical_scores
 from ._chroma_client import chroma_call, connect, display_location
-from .base import Mode, StoreInfo, Vector
+from ._vectors import as_matrix
+from .base import Mode, StoreInfo, Vector, Vectors
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -111,22 +112,6 @@ def _unique(items: Iterable[T]) -> list[T]:
 
 def _types(memory_types: Sequence[MemoryType]) -> list[MemoryType]:
     return _unique(MemoryType(t) for t in memory_types)
-
-
-def _vector(raw: Vector, dimension: int, what: str) -> list[float]:
-    """Check one vector (length, finiteness) and return it as plain floats."""
-    try:
-        arr = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{what} must be a sequence of numbers") from exc
-    if arr.ndim != 1:
-        raise InvalidInput(f"{what} must be a flat sequence of numbers")
-    if arr.shape[0] != dimension:
-        raise DimensionMismatch(f"{what} has dimension {arr.shape[0]} but this store was built "
-                                f"with dimension {dimension}")
-    if not np.isfinite(arr).all():
-        raise InvalidInput(f"{what} contains NaN or infinity")
-    return cast("list[float]", arr.tolist())
 
 
 def _flat(value: Any) -> bool:
@@ -323,17 +308,16 @@ class ChromaBackend:
 
     # -- memories -------------------------------------------------------------------------
 
-    def _upsert(self, memories: Sequence[Memory], vectors: Sequence[Vector]) -> None:
+    def _upsert(self, memories: Sequence[Memory], vectors: Vectors) -> None:
         if len(memories) != len(vectors):
             raise InvalidInput(f"got {len(memories)} memories but {len(vectors)} vectors")
         if not memories:
             return
-        dimension = self._dim()
-        latest: dict[tuple[str, str], tuple[Memory, list[float], dict[str, Any]]] = {}
-        for i, (m, raw) in enumerate(zip(memories, vectors, strict=True)):  # validate first
-            latest[(m.agent_id, m.id)] = (m, _vector(raw, dimension, f"vector {i}"),
-                                          _to_metadata(m))
-        groups: dict[tuple[str, MemoryType], list[tuple[Memory, list[float], dict[str, Any]]]] = {}
+        matrix = as_matrix(vectors, self._dim())  # validate everything first
+        latest: dict[tuple[str, str], tuple[Memory, np.ndarray, dict[str, Any]]] = {}
+        for m, vec in zip(memories, matrix, strict=True):
+            latest[(m.agent_id, m.id)] = (m, vec, _to_metadata(m))
+        groups: dict[tuple[str, MemoryType], list[tuple[Memory, np.ndarray, dict[str, Any]]]] = {}
         for m, vec, meta in latest.values():
             groups.setdefault((m.agent_id, m.memory_type), []).append((m, vec, meta))
         size = self._batch()
@@ -341,7 +325,7 @@ class ChromaBackend:
             col = cast("Collection", self._memories(agent_id, memory_type, create=True))
             for chunk in _chunks(rows, size):
                 col.upsert(ids=[m.id for m, _, _ in chunk],
-                           embeddings=cast(Any, [vec for _, vec, _ in chunk]),
+                           embeddings=np.stack([vec for _, vec, _ in chunk]),
                            documents=[m.content for m, _, _ in chunk],
                            metadatas=[meta for _, _, meta in chunk])
         # An id is unique per agent across types: drop copies left under another type
@@ -352,7 +336,7 @@ class ChromaBackend:
                 if stale is not None:
                     self._delete_rows(stale, ids=[m.id for m, _, _ in rows])
 
-    async def upsert(self, memories: Sequence[Memory], vectors: Sequence[Vector]) -> None:
+    async def upsert(self, memories: Sequence[Memory], vectors: Vectors) -> None:
         """Insert or replace memories by (agent_id, id); everything is validated first.
 
         Atomic per Chroma batch only: a failure part-way can leave earlier batches written.
@@ -363,7 +347,7 @@ class ChromaBackend:
                where: FilterNode | None, with_vectors: bool) -> list[MemoryHit]:
         if k < 1:
             raise InvalidInput(f"k must be at least 1, got {k}")
-        query = _vector(vector, self._dim(), "the query vector")
+        query = as_matrix([vector], self._dim(), "query vector")[0]
         alive: Where = {"_am_expires_at": {"$gt": time.time()}}  # recall skips expired memories
         user = to_chroma_where(where)
         chroma_where = alive if user is None else {"$and": [user, alive]}
@@ -645,8 +629,9 @@ class ChromaBackend:
             client.close()  # type: ignore[attr-defined]
 
     async def close(self) -> None:
-        """Release the client (a later call reconnects)."""
-        await self._run(self._close)
+        """Release the client (a later call reconnects); no thread hop, so it also works
+        at interpreter exit."""
+        self._close()
 
     # Last on purpose: a method named `list` shadows the builtin in later annotations.
     async def list_memories(self, agent_id: str, *, memory_types: Sequence[MemoryType],

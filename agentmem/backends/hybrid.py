@@ -1,22 +1,30 @@
 """``HybridBackend``: a source of truth (PostgreSQL) replicated into a derived index (Chroma).
 
-A write is acknowledged once the primary has committed it, marked pending; the rows are
-then copied to the index and unmarked. If the index fails, the rows stay marked, a
-warning is logged, and reads are served by the primary until :meth:`reindex` heals it.
-Recall uses the index only for an agent the index holds completely (nothing pending),
-and its hits are re-read from the primary, so a stale index entry is never returned.
+Writes and deletes are acknowledged once the primary has committed them; the same
+transaction queues the ids for the index. A background task on agentmem's loop then
+copies queued rows to the index (or drops deleted ones) and unqueues them, coalescing a
+burst of writes into a few large batches. If the index is down, entries stay queued, a
+warning is logged, and :meth:`reindex` or the next successful copy heals it.
+
+Recall goes to the complete path that is cheaper: the primary's exact plan for an agent
+smaller than ``index_min_rows``, else the index when it holds everything of that agent
+(nothing queued), else the primary again. The index stores each memory exactly as the
+primary had it, and deletions are queued like writes, so "nothing queued" means the
+index answer needs no second read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from ..errors import BackendError, BackendUnavailable
 from ..filters import FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
-from .base import Backend, IndexSource, LexicalSearch, Mode, StoreInfo, Vector, VectorScan
+from .base import Backend, IndexSource, LexicalSearch, Mode, StoreInfo, Vector, Vectors, VectorScan
 
 __all__ = ["HybridBackend"]
 
@@ -34,15 +42,27 @@ class Index(Backend, Protocol):
 
 
 class HybridBackend:
-    """Reads and writes go to ``primary``; ``index`` is kept as a rebuildable copy."""
+    """Reads and writes go to ``primary``; ``index`` is kept as a rebuildable copy.
+
+    ``index_min_rows``: agents with fewer memories are always recalled from the primary
+    (its exact plan is faster there than a round trip to the index). ``debounce``: how
+    long the background copy waits for more writes before it starts.
+    """
 
     mode: Mode = "hybrid"
 
-    def __init__(self, primary: Primary, index: Index) -> None:
+    def __init__(self, primary: Primary, index: Index, *, index_min_rows: int = 5000,
+                 debounce: float = 0.05, size_ttl: float = 30.0) -> None:
         self.primary = primary
         self.index = index
+        self.index_min_rows = index_min_rows
+        self.debounce = debounce
+        self.size_ttl = size_ttl
         self._info: StoreInfo | None = None  # set by init / check, which come first
         self._index_ready = False
+        self._dirty: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._sizes: dict[str, tuple[int, float]] = {}
 
     @property
     def location(self) -> str:
@@ -53,15 +73,14 @@ class HybridBackend:
 
     # -- the index: availability and replication --
 
-    async def _ensure_index(self, info: StoreInfo | None = None) -> bool:
+    async def _ensure_index(self) -> bool:
         """Make the index usable; False (with a warning) if it is unreachable."""
         if self._index_ready:
             return True
-        info = info or self._info
-        if info is None:
+        if self._info is None:
             return False
         try:
-            await self.index.init(info)  # derived data: always safe to create
+            await self.index.init(self._info)  # derived data: always safe to create
         except BackendUnavailable as exc:
             log.warning("Chroma index unavailable, serving from PostgreSQL: %s", exc)
             return False
@@ -72,23 +91,44 @@ class HybridBackend:
         log.warning("%s (%s); run `agentmem reindex`", what, exc)
         self._index_ready = False
 
-    async def _replicate(self, agent_id: str | None, ids: Sequence[str]) -> int:
-        """Copy marked rows to the index; on failure they stay marked for ``reindex``."""
+    async def _remove(self, agent_id: str, ids: list[str]) -> None:
+        await self.index.delete(agent_id, ids=ids, memory_types=list(MemoryType))
+
+    async def _copy(self, agent_id: str | None) -> int:
+        """Copy queued entries to the index now; on failure they stay queued."""
         if not await self._ensure_index():
             return 0
         try:
-            return await self.primary.drain_pending(self.index.upsert, agent_id=agent_id,
-                                                   ids=ids)
+            return await self.primary.drain_pending(self.index.upsert, self._remove,
+                                                    agent_id=agent_id)
         except (BackendUnavailable, BackendError) as exc:
             self._index_failed(exc, "memories stored in PostgreSQL but not yet indexed in Chroma")
             return 0
+
+    def _schedule(self, agent_ids: set[str]) -> None:
+        self._dirty |= agent_ids
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._copy_dirty())
+
+    async def _copy_dirty(self) -> None:
+        await asyncio.sleep(self.debounce)
+        while self._dirty:
+            agents, self._dirty = self._dirty, set()
+            for agent in sorted(agents):
+                await self._copy(agent)
+
+    async def flush(self, agent_id: str | None = None) -> int:
+        """Wait for the background copy, then copy whatever is still queued; returns rows."""
+        if self._task is not None:
+            await self._task
+        return await self._copy(agent_id)
 
     # -- schema --
 
     async def init(self, info: StoreInfo) -> None:
         await self.primary.init(info)
         self._info = info
-        await self._ensure_index(info)
+        await self._ensure_index()
 
     async def check(self, info: StoreInfo) -> None:
         await self.primary.check(info)
@@ -96,36 +136,56 @@ class HybridBackend:
 
     # -- memories --
 
-    async def upsert(self, memories: Sequence[Memory], vectors: Sequence[Vector]) -> None:
+    async def upsert(self, memories: Sequence[Memory], vectors: Vectors) -> None:
         await self.primary.upsert_pending(memories, vectors)  # acknowledged from here on
         agents = {m.agent_id for m in memories}
-        await self._replicate(agents.pop() if len(agents) == 1 else None, [m.id for m in memories])
+        for agent in agents & self._sizes.keys():  # an upper bound is enough for routing
+            n, read_at = self._sizes[agent]
+            self._sizes[agent] = (n + sum(m.agent_id == agent for m in memories), read_at)
+        self._schedule(agents)
+
+    async def delete(self, agent_id: str, *, ids: Sequence[str] | None = None,
+                     memory_types: Sequence[MemoryType],
+                     where: FilterNode | None = None) -> int:
+        n = await self.primary.delete_pending(agent_id, ids=ids, memory_types=memory_types,
+                                              where=where)
+        if n:
+            self._sizes.pop(agent_id, None)
+            self._schedule({agent_id})
+        return n
+
+    async def _agent_size(self, agent_id: str) -> int:
+        """The agent's memory count, re-read at most every ``size_ttl`` seconds."""
+        known = self._sizes.get(agent_id)
+        if known is not None and time.monotonic() - known[1] < self.size_ttl:
+            return known[0]
+        n = sum((await self.primary.count(agent_id, memory_types=list(MemoryType))).values())
+        self._sizes[agent_id] = (n, time.monotonic())
+        return n
 
     async def query(self, agent_id: str, vector: Vector, *, k: int,
                     memory_types: Sequence[MemoryType], where: FilterNode | None = None,
                     with_vectors: bool = False) -> list[MemoryHit]:
-        hits = await self._query_index(agent_id, vector, k, memory_types, where, with_vectors)
-        if hits is not None:
-            return hits
+        if await self._agent_size(agent_id) >= self.index_min_rows:
+            hits = await self._query_index(agent_id, vector, k, memory_types, where,
+                                           with_vectors)
+            if hits is not None:
+                return hits
         return await self.primary.query(agent_id, vector, k=k, memory_types=memory_types,
                                         where=where, with_vectors=with_vectors)
 
     async def _query_index(self, agent_id: str, vector: Vector, k: int,
                            memory_types: Sequence[MemoryType], where: FilterNode | None,
                            with_vectors: bool) -> list[MemoryHit] | None:
-        """Hits from the index when it is complete for this agent, else None."""
+        """Hits from the index when it holds everything of this agent, else None."""
         if not await self._ensure_index() or await self.primary.pending_count(agent_id):
             return None
         try:
-            hits = await self.index.query(agent_id, vector, k=k, memory_types=memory_types,
+            return await self.index.query(agent_id, vector, k=k, memory_types=memory_types,
                                           where=where, with_vectors=with_vectors)
         except (BackendUnavailable, BackendError) as exc:
             self._index_failed(exc, "Chroma query failed, serving from PostgreSQL")
             return None
-        fresh = {m.id: m for m in await self.primary.get(agent_id, [h.memory.id for h in hits])}
-        if len(fresh) != len(hits):
-            return None  # the index holds an entry the primary no longer has
-        return [h.model_copy(update={"memory": fresh[h.memory.id]}) for h in hits]
 
     async def search_text(self, agent_id: str, text: str, *, k: int,
                           memory_types: Sequence[MemoryType],
@@ -146,18 +206,6 @@ class HybridBackend:
         return await self.primary.list_memories(agent_id, memory_types=memory_types,
                                                 where=where, limit=limit, offset=offset)
 
-    async def delete(self, agent_id: str, *, ids: Sequence[str] | None = None,
-                     memory_types: Sequence[MemoryType],
-                     where: FilterNode | None = None) -> int:
-        n = await self.primary.delete(agent_id, ids=ids, memory_types=memory_types, where=where)
-        if await self._ensure_index():
-            try:
-                await self.index.delete(agent_id, ids=ids, memory_types=memory_types, where=where)
-            except (BackendUnavailable, BackendError) as exc:
-                # Stale index entries are never served: recall checks them against the primary.
-                self._index_failed(exc, "deleted in PostgreSQL but not in Chroma")
-        return n
-
     async def count(self, agent_id: str, *, memory_types: Sequence[MemoryType],
                     where: FilterNode | None = None) -> dict[MemoryType, int]:
         return await self.primary.count(agent_id, memory_types=memory_types, where=where)
@@ -170,12 +218,15 @@ class HybridBackend:
     async def reindex(self, agent_id: str | None = None) -> int:
         """Rebuild the index (one agent's part, or all) from the primary."""
         assert self._info is not None, "init or check comes first"
+        if self._task is not None:
+            await self._task
         await self.index.init(self._info)
         self._index_ready = True
-        # Mark first, so recall is served by the primary while the index is rebuilt.
+        # Queue first, so recall is served by the primary while the index is rebuilt.
         await self.primary.mark_pending(agent_id)
         await self.index.drop_memories(agent_id)
-        return await self.primary.drain_pending(self.index.upsert, agent_id=agent_id)
+        return await self.primary.drain_pending(self.index.upsert, self._remove,
+                                                agent_id=agent_id)
 
     # -- conversation history lives in the primary only --
 
@@ -201,6 +252,10 @@ class HybridBackend:
 
     async def close(self) -> None:
         try:
-            await self.primary.close()
+            if self._task is not None:
+                await self._task  # never drop a copy half-way; what fails stays queued
         finally:
-            await self.index.close()
+            try:
+                await self.primary.close()
+            finally:
+                await self.index.close()

@@ -1,17 +1,26 @@
 """PostgreSQL + pgvector backend: the source of truth in pgvector and hybrid modes.
 
-psycopg 3 with an async connection pool; every statement is parameterised. Recall is
-an exact cosine scan over one agent's rows (found through the B-tree on
-``(agent_id, memory_type, created_at)``), fenced in a MATERIALIZED CTE so the planner
-cannot hand the ORDER BY to the HNSW index, whose post-filtering returns too few rows
-for a selective ``agent_id``. ``search="hnsw"`` opts into the index with pgvector's
-iterative scans, and falls back to the exact scan whenever it comes back short.
+psycopg 3 with an async pool of autocommit connections (a read is one round trip);
+every statement is parameterised. Writes are a binary COPY into a temporary staging
+table and one upsert from it, in one transaction.
+
+Recall plans, chosen per query from what is known about the agent:
+
+- **exact** (every agent without an ANN index): the B-tree on ``(agent_id, memory_type,
+  created_at)`` finds the agent's rows and a top-k sort ranks them. There is no global
+  vector index, so the planner cannot post-filter an HNSW scan into a short result:
+  complete by construction.
+- **ann** (agents given a partial HNSW index by :meth:`PostgresBackend.optimize`, whose
+  predicate is ``agent_id = <that agent>``, so nothing is post-filtered by agent):
+  pgvector's iterative scan, re-ranked; a short result falls back to the exact plan.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,7 +30,8 @@ from ..models import ChatTurn, Memory, MemoryHit, MemoryType
 from ..settings import redact_url
 from . import _pg_schema as schema
 from ._pg_errors import postgres_errors
-from .base import IndexWriter, Mode, StoreInfo, Vector
+from ._vectors import as_matrix
+from .base import IndexRemover, IndexWriter, Mode, StoreInfo, Vector, Vectors
 
 try:
     import psycopg
@@ -36,23 +46,37 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "pip install 'agentmem-hybrid[postgres]'"
     ) from exc
 
-__all__ = ["PostgresBackend", "PostgresConfig", "redact_url", "to_sql"]
+__all__ = ["AnnIndex", "PostgresBackend", "PostgresConfig", "redact_url", "to_sql"]
 
-_COLUMNS = (
-    "agent_id, id, memory_type, content, user_id, session_id, importance, metadata,"
-    " source_ids, created_at, updated_at, expires_at"
+_COLUMN_NAMES = ("agent_id", "id", "memory_type", "content", "user_id", "session_id",
+                 "importance", "metadata", "source_ids", "created_at", "updated_at", "expires_at")
+_COLUMNS = ", ".join(_COLUMN_NAMES)
+_M_COLUMNS = ", ".join(f"m.{c}" for c in _COLUMN_NAMES)  # the same, of the table aliased m
+_STAGE_COLUMNS = (
+    "ord bigint, agent_id text, id text, memory_type text, content text, user_id text,"
+    " session_id text, importance double precision, metadata jsonb, source_ids text[],"
+    " created_at timestamptz, updated_at timestamptz, expires_at timestamptz, embedding vector"
 )
-_UPSERT = sql.SQL(
-    f"INSERT INTO agentmem_memories ({_COLUMNS}, embedding, needs_index)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_STAGE_TYPES = ["int8", "text", "text", "text", "text", "text", "text", "float8", "jsonb",
+                "text[]", "timestamptz", "timestamptz", "timestamptz", "vector"]
+_STAGE = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS agentmem_stage (" + _STAGE_COLUMNS
+                 + ") ON COMMIT DELETE ROWS")
+_COPY = sql.SQL("COPY agentmem_stage (ord, " + _COLUMNS + ", embedding) FROM STDIN (FORMAT BINARY)")
+_MERGE = sql.SQL(
+    f"INSERT INTO agentmem_memories ({_COLUMNS}, embedding)"
+    f" SELECT {_COLUMNS}, embedding FROM agentmem_stage"
     " ON CONFLICT (agent_id, id) DO UPDATE SET"
     " memory_type = EXCLUDED.memory_type, content = EXCLUDED.content,"
     " user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,"
     " importance = EXCLUDED.importance, metadata = EXCLUDED.metadata,"
     " source_ids = EXCLUDED.source_ids, created_at = EXCLUDED.created_at,"
     " updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at,"
-    " embedding = EXCLUDED.embedding, needs_index = EXCLUDED.needs_index"
+    " embedding = EXCLUDED.embedding"
 )
+# A new seq on every enqueue: a drain removes only the entries it has copied (same seq).
+_ENQUEUE = (" INSERT INTO agentmem_index_queue (agent_id, id) SELECT agent_id, id FROM {}"
+            " ON CONFLICT (agent_id, id) DO UPDATE SET seq = nextval('agentmem_index_queue_seq')")
+_DRAIN_LOCK = 0x61676D71  # "agmq": advisory lock namespace, one drainer per agent
 _UNEXPIRED = sql.SQL("(expires_at IS NULL OR expires_at > now())")
 
 
@@ -64,8 +88,12 @@ class PostgresConfig:
     pool_min: int = 1
     pool_max: int = 10
     connect_timeout: float = 10.0
-    search: Literal["exact", "hnsw"] = "exact"
-    hnsw_ef_search: int = 100
+    search: Literal["auto", "exact"] = "auto"  # exact: never use the per-agent ANN indexes
+    ann_refresh_seconds: float = 30.0  # how stale this process's list of ANN indexes may be
+
+    def __post_init__(self) -> None:
+        if self.search not in ("auto", "exact"):
+            raise ConfigError(f"search must be 'auto' or 'exact', got {self.search!r}")
 
 
 # -- filter translation ------------------------------------------------------------
@@ -122,6 +150,18 @@ def _metadata_sql(c: Comparison) -> tuple[sql.Composable, list[Any]]:
 # -- the backend ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AnnIndex:
+    """A partial HNSW index serving one large agent, as recorded by ``build_ann``."""
+
+    agent_id: str
+    index_name: str
+    m: int
+    ef_construction: int
+    ef_search: int
+    rows_at_build: int
+
+
 class PostgresBackend:
     """Memories and conversation turns in PostgreSQL with pgvector."""
 
@@ -131,6 +171,8 @@ class PostgresBackend:
         self.config = PostgresConfig(config) if isinstance(config, str) else config
         self._pool: AsyncConnectionPool[Any] | None = None
         self._dimension: int | None = None
+        self._ann: dict[str, AnnIndex] = {}
+        self._ann_read_at = float("-inf")
 
     @property
     def location(self) -> str:
@@ -159,7 +201,7 @@ class PostgresBackend:
                 max_size=self.config.pool_max,
                 open=False,
                 configure=register_vector_async,
-                kwargs={"row_factory": dict_row},
+                kwargs={"row_factory": dict_row, "autocommit": True},
                 timeout=self.config.connect_timeout,
             )
             with self._mapped():
@@ -169,6 +211,31 @@ class PostgresBackend:
                 return self._pool
             self._pool = pool
         return self._pool
+
+    @asynccontextmanager
+    async def _conn(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled autocommit connection, driver errors mapped."""
+        pool = await self._get_pool()
+        with self._mapped():
+            async with pool.connection() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        async with self._conn() as conn, conn.transaction():
+            yield conn
+
+    async def _fetch(self, query: sql.Composable | str, params: Sequence[Any] = ()
+                     ) -> list[dict[str, Any]]:
+        async with self._conn() as conn:
+            cur = await conn.execute(query, params)  # type: ignore[arg-type]
+            return await cur.fetchall()
+
+    async def _execute(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the rows it touched."""
+        async with self._conn() as conn:
+            cur = await conn.execute(query, params)  # type: ignore[arg-type]
+            return int(cur.rowcount)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -264,7 +331,7 @@ class PostgresBackend:
                 recorded = await self._recorded(conn)
                 cur = await conn.execute(
                     "SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s)",
-                    [[schema.MEMORIES, schema.TURNS]],
+                    [[schema.MEMORIES, schema.TURNS, schema.QUEUE, schema.ANN]],
                 )
                 indexes = sorted(r[0] for r in await cur.fetchall())
         finally:
@@ -280,196 +347,194 @@ class PostgresBackend:
             "missing_indexes": sorted(set(schema.EXPECTED_INDEXES) - set(indexes)),
         }
 
-    # -- memories --
+    # -- writing --
 
-    def _check_vectors(self, vectors: Sequence[Vector]) -> None:
-        for v in vectors:
-            if self._dimension is not None and len(v) != self._dimension:
-                raise DimensionMismatch(
-                    f"vector has dimension {len(v)} but this store holds {self._dimension}"
-                )
-
-    async def upsert(self, memories: Sequence[Memory], vectors: Sequence[Vector]) -> None:
+    async def upsert(self, memories: Sequence[Memory], vectors: Vectors) -> None:
         """Insert or replace memories in one transaction: all rows or none."""
         await self._upsert(memories, vectors, pending=False)
 
     async def upsert_pending(self, memories: Sequence[Memory],
-                             vectors: Sequence[Vector]) -> None:
-        """Upsert and mark the rows as missing from the index, in one transaction."""
+                             vectors: Vectors) -> None:
+        """Upsert and queue the rows for the index, in one transaction."""
         await self._upsert(memories, vectors, pending=True)
 
-    async def _upsert(self, memories: Sequence[Memory], vectors: Sequence[Vector], *,
+    async def _upsert(self, memories: Sequence[Memory], vectors: Vectors, *,
                       pending: bool) -> None:
         if len(memories) != len(vectors):
             raise InvalidInput(f"{len(memories)} memories but {len(vectors)} vectors")
-        self._check_vectors(vectors)
-        rows = [
-            (m.agent_id, m.id, m.memory_type.value, m.content, m.user_id, m.session_id,
-             m.importance, Jsonb(m.metadata), m.source_ids, m.created_at, m.updated_at,
-             m.expires_at, _vector(v), pending)
-            for m, v in zip(memories, vectors)
-        ]
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn, conn.cursor() as cur:
-                await cur.executemany(_UPSERT, rows)
+        if not memories:
+            return
+        matrix = as_matrix(vectors, self._dimension)
+        # One row per (agent_id, id), the last given winning, as consecutive upserts would.
+        last = {(m.agent_id, m.id): i for i, m in enumerate(memories)}
+        async with self._conn() as conn:
+            if not getattr(conn, "_agentmem_stage", False):
+                await conn.execute(_STAGE)  # per session, outside the transaction below
+                conn._agentmem_stage = True  # type: ignore[attr-defined]
+            async with conn.transaction():
+                async with conn.cursor().copy(_COPY) as copy:
+                    copy.set_types(_STAGE_TYPES)
+                    for i in sorted(last.values()):
+                        m = memories[i]
+                        await copy.write_row((
+                            i, m.agent_id, m.id, m.memory_type.value, m.content, m.user_id,
+                            m.session_id, m.importance, Jsonb(m.metadata), m.source_ids,
+                            m.created_at, m.updated_at, m.expires_at, matrix[i]))
+                await conn.execute(_MERGE)
+                if pending:
+                    await conn.execute(sql.SQL(_ENQUEUE).format(sql.Identifier("agentmem_stage")))
 
-    async def query(
-        self,
-        agent_id: str,
-        vector: Vector,
-        *,
-        k: int,
-        memory_types: Sequence[MemoryType],
-        where: FilterNode | None = None,
-        with_vectors: bool = False,
-    ) -> list[MemoryHit]:
-        self._check_vectors([vector])
+    # -- recall --
+
+    async def _ann_for(self, agent_id: str) -> AnnIndex | None:
+        """The agent's ANN index, from a list re-read at most every ``ann_refresh_seconds``.
+
+        A stale list is harmless: an index it misses means the exact plan, one it still
+        names after a drop means the planner sorts exactly anyway.
+        """
+        if self.config.search == "exact":
+            return None
+        if time.monotonic() - self._ann_read_at > self.config.ann_refresh_seconds:
+            rows = await self._fetch("SELECT agent_id, index_name, m, ef_construction, ef_search,"
+                                     " rows_at_build FROM agentmem_ann_indexes")
+            self._ann = {r["agent_id"]: AnnIndex(**r) for r in rows}
+            self._ann_read_at = time.monotonic()
+        return self._ann.get(agent_id)
+
+    async def query(self, agent_id: str, vector: Vector, *, k: int,
+                    memory_types: Sequence[MemoryType], where: FilterNode | None = None,
+                    with_vectors: bool = False) -> list[MemoryHit]:
+        q = as_matrix([vector], self._dimension, "query vector")[0]
         cond, params = to_sql(where)
         scope = sql.SQL("agent_id = %s AND memory_type = ANY(%s) AND {} AND ({})").format(
             _UNEXPIRED, cond)
         args = [agent_id, [t.value for t in memory_types], *params]
-        q = _vector(vector)
         cols = sql.SQL(_COLUMNS + (", embedding" if with_vectors else ""))
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                rows: list[dict[str, Any]] = []
-                if self.config.search == "hnsw":
-                    await conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-                    await conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(
-                        sql.Literal(max(int(self.config.hnsw_ef_search), k))))
-                    cur = await conn.execute(sql.SQL(
-                        "SELECT {cols}, embedding <=> %s AS distance FROM agentmem_memories"
-                        " WHERE {scope} ORDER BY embedding <=> %s LIMIT %s"
-                    ).format(cols=cols, scope=scope), [q, *args, q, k])
-                    rows = await cur.fetchall()
-                if len(rows) < k:
-                    # Exact scan: complete by construction (see the module docstring).
-                    cur = await conn.execute(sql.SQL(
-                        "WITH scoped AS MATERIALIZED (SELECT {cols}, embedding <=> %s AS distance"
-                        " FROM agentmem_memories WHERE {scope})"
-                        " SELECT * FROM scoped ORDER BY distance, id LIMIT %s"
-                    ).format(cols=cols, scope=scope), [q, *args, k])
-                    rows = await cur.fetchall()
-        return [MemoryHit(memory=_memory(r), score=1.0 - float(r["distance"]),
-                          vector=_floats(r["embedding"]) if with_vectors else None)
-                for r in rows]
+        ann = await self._ann_for(agent_id)
+        async with self._conn() as conn:
+            if ann is not None:
+                rows = await self._query_ann(conn, ann, cols, scope, args, q, k)
+                if len(rows) == k:
+                    return _hits(rows, with_vectors)
+                # Short: filters removed more than the scan looked at. Exact, and fenced
+                # from the agent's index, which the planner could otherwise walk again.
+                mcols = sql.SQL(_M_COLUMNS + (", m.embedding" if with_vectors else ""))
+                cur = await conn.execute(sql.SQL(
+                    "WITH d AS MATERIALIZED (SELECT id, embedding <=> %s AS distance"
+                    " FROM agentmem_memories WHERE {scope})"
+                    " SELECT {mcols}, d.distance FROM (SELECT * FROM d ORDER BY distance, id"
+                    " LIMIT %s) d JOIN agentmem_memories m ON m.agent_id = %s AND m.id = d.id"
+                    " ORDER BY d.distance, d.id"
+                ).format(scope=scope, mcols=mcols), [q, *args, k, agent_id])
+                return _hits(await cur.fetchall(), with_vectors)
+            # No vector index can serve this agent: the planner's only way is the B-tree
+            # and a top-k sort, exact and complete.
+            cur = await conn.execute(sql.SQL(
+                "SELECT {cols}, embedding <=> %s AS distance FROM agentmem_memories"
+                " WHERE {scope} ORDER BY distance, id LIMIT %s"
+            ).format(cols=cols, scope=scope), [q, *args, k])
+            return _hits(await cur.fetchall(), with_vectors)
 
-    async def search_text(
-        self,
-        agent_id: str,
-        text: str,
-        *,
-        k: int,
-        memory_types: Sequence[MemoryType],
-        where: FilterNode | None = None,
-    ) -> list[MemoryHit]:
+    async def _query_ann(self, conn: psycopg.AsyncConnection[Any], ann: AnnIndex,
+                         cols: sql.Composable, scope: sql.Composable, args: list[Any],
+                         q: Any, k: int) -> list[dict[str, Any]]:
+        """Top-k through the agent's partial HNSW index (iterative scan), re-ranked."""
+        ef = max(ann.ef_search, k)
+        if getattr(conn, "_agentmem_ef", None) != ef:  # session settings, set once per value
+            await conn.execute(sql.SQL("SET hnsw.ef_search = {}; SET hnsw.iterative_scan ="
+                                       " relaxed_order").format(sql.Literal(ef)))
+            conn._agentmem_ef = ef  # type: ignore[attr-defined]
+        cur = await conn.execute(sql.SQL(
+            "SELECT {cols}, embedding <=> %s AS distance FROM agentmem_memories"
+            " WHERE {scope} ORDER BY embedding <=> %s LIMIT %s"
+        ).format(cols=cols, scope=scope), [q, *args, q, k])
+        rows = await cur.fetchall()
+        rows.sort(key=lambda r: (r["distance"], r["id"]))  # relaxed order: re-rank
+        return rows
+
+    async def search_text(self, agent_id: str, text: str, *, k: int,
+                          memory_types: Sequence[MemoryType],
+                          where: FilterNode | None = None) -> list[MemoryHit]:
         """Full-text search on the generated ``tsvector``: any query word matches (OR)."""
         cond, params = to_sql(where)
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                # plainto_tsquery ANDs the stemmed words; recall wants any of them, so swap & for |
-                # and re-read the lexemes with 'simple' (no second stemming).
-                # Rank normalisation 32 maps the rank into [0, 1).
-                cur = await conn.execute(sql.SQL(
-                    "SELECT {cols}, ts_rank_cd(content_tsv, q, 32) AS rank FROM agentmem_memories,"
-                    " to_tsquery('simple', replace(plainto_tsquery('english', %s)::text, '&', '|')) q"
-                    " WHERE agent_id = %s AND memory_type = ANY(%s) AND {alive} AND ({cond})"
-                    " AND content_tsv @@ q ORDER BY rank DESC, id LIMIT %s"
-                ).format(cols=sql.SQL(_COLUMNS), alive=_UNEXPIRED, cond=cond),
-                    [text, agent_id, [t.value for t in memory_types], *params, k])
-                rows = await cur.fetchall()
+        # plainto_tsquery ANDs the stemmed words; recall wants any of them, so swap & for |
+        # and re-read the lexemes with 'simple' (no second stemming).
+        # Rank normalisation 32 maps the rank into [0, 1).
+        rows = await self._fetch(sql.SQL(
+            "SELECT {cols}, ts_rank_cd(content_tsv, q, 32) AS rank FROM agentmem_memories,"
+            " to_tsquery('simple', replace(plainto_tsquery('english', %s)::text, '&', '|')) q"
+            " WHERE agent_id = %s AND memory_type = ANY(%s) AND {alive} AND ({cond})"
+            " AND content_tsv @@ q ORDER BY rank DESC, id LIMIT %s"
+        ).format(cols=sql.SQL(_COLUMNS), alive=_UNEXPIRED, cond=cond),
+            [text, agent_id, [t.value for t in memory_types], *params, k])
         return [MemoryHit(memory=_memory(r), score=float(r["rank"])) for r in rows]
+
+    # -- reading and deleting --
 
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
         if not ids:
             return []
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    f"SELECT {_COLUMNS} FROM agentmem_memories WHERE agent_id = %s AND id = ANY(%s)",
-                    [agent_id, list(ids)],
-                )
-                found = {r["id"]: _memory(r) for r in await cur.fetchall()}
+        rows = await self._fetch(f"SELECT {_COLUMNS} FROM agentmem_memories"
+                                 " WHERE agent_id = %s AND id = ANY(%s)", [agent_id, list(ids)])
+        found = {r["id"]: _memory(r) for r in rows}
         return [found[i] for i in dict.fromkeys(ids) if i in found]
 
-    async def list_memories(
-        self,
-        agent_id: str,
-        *,
-        memory_types: Sequence[MemoryType],
-        where: FilterNode | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[Memory]:
+    async def list_memories(self, agent_id: str, *, memory_types: Sequence[MemoryType],
+                            where: FilterNode | None = None, limit: int | None = None,
+                            offset: int = 0) -> list[Memory]:
         cond, params = to_sql(where)
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(sql.SQL(
-                    "SELECT {cols} FROM agentmem_memories WHERE agent_id = %s"
-                    " AND memory_type = ANY(%s) AND ({cond})"
-                    " ORDER BY created_at, id LIMIT %s OFFSET %s"
-                ).format(cols=sql.SQL(_COLUMNS), cond=cond),
-                    [agent_id, [t.value for t in memory_types], *params, limit, offset])
-                return [_memory(r) for r in await cur.fetchall()]
+        rows = await self._fetch(sql.SQL(
+            "SELECT {cols} FROM agentmem_memories WHERE agent_id = %s"
+            " AND memory_type = ANY(%s) AND ({cond}) ORDER BY created_at, id LIMIT %s OFFSET %s"
+        ).format(cols=sql.SQL(_COLUMNS), cond=cond),
+            [agent_id, [t.value for t in memory_types], *params, limit, offset])
+        return [_memory(r) for r in rows]
 
-    async def delete(
-        self,
-        agent_id: str,
-        *,
-        ids: Sequence[str] | None = None,
-        memory_types: Sequence[MemoryType],
-        where: FilterNode | None = None,
-    ) -> int:
+    def _delete_sql(self, agent_id: str, ids: Sequence[str] | None,
+                    memory_types: Sequence[MemoryType], where: FilterNode | None
+                    ) -> tuple[sql.Composable, list[Any]]:
         cond, params = to_sql(where)
         by_ids = sql.SQL("id = ANY(%s)") if ids is not None else sql.SQL("TRUE")
-        id_params = [list(ids)] if ids is not None else []
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(sql.SQL(
-                    "DELETE FROM agentmem_memories WHERE agent_id = %s AND memory_type = ANY(%s)"
-                    " AND {by_ids} AND ({cond})"
-                ).format(by_ids=by_ids, cond=cond),
-                    [agent_id, [t.value for t in memory_types], *id_params, *params])
-                return int(cur.rowcount)
+        return sql.SQL(
+            "DELETE FROM agentmem_memories WHERE agent_id = %s AND memory_type = ANY(%s)"
+            " AND {by_ids} AND ({cond})").format(by_ids=by_ids, cond=cond), [
+            agent_id, [t.value for t in memory_types],
+            *([list(ids)] if ids is not None else []), *params]
 
-    async def count(
-        self,
-        agent_id: str,
-        *,
-        memory_types: Sequence[MemoryType],
-        where: FilterNode | None = None,
-    ) -> dict[MemoryType, int]:
+    async def delete(self, agent_id: str, *, ids: Sequence[str] | None = None,
+                     memory_types: Sequence[MemoryType],
+                     where: FilterNode | None = None) -> int:
+        return await self._execute(*self._delete_sql(agent_id, ids, memory_types, where))
+
+    async def delete_pending(self, agent_id: str, *, ids: Sequence[str] | None = None,
+                             memory_types: Sequence[MemoryType],
+                             where: FilterNode | None = None) -> int:
+        """Delete, and queue the deleted ids so the index drops them too (one statement)."""
+        delete, params = self._delete_sql(agent_id, ids, memory_types, where)
+        rows = await self._fetch(sql.SQL("WITH gone AS ({} RETURNING agent_id, id){}"
+                                         " RETURNING 1").format(
+            delete, sql.SQL(_ENQUEUE).format(sql.Identifier("gone"))), params)
+        return len(rows)
+
+    async def count(self, agent_id: str, *, memory_types: Sequence[MemoryType],
+                    where: FilterNode | None = None) -> dict[MemoryType, int]:
         cond, params = to_sql(where)
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(sql.SQL(
-                    "SELECT memory_type, count(*) AS n FROM agentmem_memories WHERE agent_id = %s"
-                    " AND memory_type = ANY(%s) AND ({}) GROUP BY memory_type"
-                ).format(cond), [agent_id, [t.value for t in memory_types], *params])
-                found = {r["memory_type"]: int(r["n"]) for r in await cur.fetchall()}
+        rows = await self._fetch(sql.SQL(
+            "SELECT memory_type, count(*) AS n FROM agentmem_memories WHERE agent_id = %s"
+            " AND memory_type = ANY(%s) AND ({}) GROUP BY memory_type"
+        ).format(cond), [agent_id, [t.value for t in memory_types], *params])
+        found = {r["memory_type"]: int(r["n"]) for r in rows}
         return {t: found.get(t.value, 0) for t in memory_types}
 
     async def scan(self, agent_id: str | None = None, *, batch_size: int = 1000
                    ) -> AsyncIterator[tuple[list[Memory], list[list[float]]]]:
         """Every memory (of one agent, or all) with its vector, by (agent_id, id), in batches."""
         after: tuple[str, str] = ("", "")
-        pool = await self._get_pool()
         while True:
-            with self._mapped():
-                async with pool.connection() as conn:
-                    cur = await conn.execute(
-                        f"SELECT {_COLUMNS}, embedding FROM agentmem_memories"
-                        " WHERE (%s::text IS NULL OR agent_id = %s) AND (agent_id, id) > (%s, %s)"
-                        " ORDER BY agent_id, id LIMIT %s",
-                        [agent_id, agent_id, *after, batch_size])
-                    rows = await cur.fetchall()
+            rows = await self._fetch(
+                f"SELECT {_COLUMNS}, embedding FROM agentmem_memories"
+                " WHERE (%s::text IS NULL OR agent_id = %s) AND (agent_id, id) > (%s, %s)"
+                " ORDER BY agent_id, id LIMIT %s", [agent_id, agent_id, *after, batch_size])
             if not rows:
                 return
             yield [_memory(r) for r in rows], [_floats(r["embedding"]) for r in rows]
@@ -477,90 +542,150 @@ class PostgresBackend:
 
     async def delete_expired(self, agent_id: str | None = None) -> int:
         """Delete memories whose ``expires_at`` has passed; returns how many."""
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "DELETE FROM agentmem_memories WHERE expires_at <= now()"
-                    " AND (%s::text IS NULL OR agent_id = %s)", [agent_id, agent_id])
-                return int(cur.rowcount)
+        return await self._execute("DELETE FROM agentmem_memories WHERE expires_at <= now()"
+                                   " AND (%s::text IS NULL OR agent_id = %s)", [agent_id, agent_id])
 
     async def distinct(self, agent_id: str, key: str, *,
                        memory_types: Sequence[MemoryType]) -> list[object]:
         """Distinct JSON values of ``metadata[key]`` among an agent's memories."""
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "SELECT DISTINCT metadata -> %s AS v FROM agentmem_memories"
-                    " WHERE agent_id = %s AND memory_type = ANY(%s) AND metadata ? %s",
-                    [key, agent_id, [t.value for t in memory_types], key])
-                return [r["v"] for r in await cur.fetchall()]
+        rows = await self._fetch(
+            "SELECT DISTINCT metadata -> %s AS v FROM agentmem_memories"
+            " WHERE agent_id = %s AND memory_type = ANY(%s) AND metadata ? %s",
+            [key, agent_id, [t.value for t in memory_types], key])
+        return [r["v"] for r in rows]
 
-    # -- hybrid-mode index bookkeeping --
+    # -- the index queue (hybrid mode) --
 
     async def pending_count(self, agent_id: str | None = None) -> int:
-        """How many memories Chroma does not have yet (all agents when None)."""
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "SELECT count(*) AS n FROM agentmem_memories WHERE needs_index"
-                    " AND (%s::text IS NULL OR agent_id = %s)", [agent_id, agent_id])
-                row = await cur.fetchone()
-        return int(row["n"]) if row else 0
+        """How many memories the index lacks or holds stale (all agents when None)."""
+        rows = await self._fetch("SELECT count(*) AS n FROM agentmem_index_queue"
+                                 " WHERE %s::text IS NULL OR agent_id = %s", [agent_id, agent_id])
+        return int(rows[0]["n"])
 
     async def mark_pending(self, agent_id: str | None = None) -> int:
-        """Mark every memory (of one agent, or all) as missing from the index."""
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "UPDATE agentmem_memories SET needs_index = true"
-                    " WHERE %s::text IS NULL OR agent_id = %s", [agent_id, agent_id])
-                return int(cur.rowcount)
+        """Queue every memory (of one agent, or all) for the index."""
+        return await self._execute(sql.SQL(
+            "WITH every AS (SELECT agent_id, id FROM agentmem_memories"
+            " WHERE %s::text IS NULL OR agent_id = %s){}").format(
+            sql.SQL(_ENQUEUE).format(sql.Identifier("every"))), [agent_id, agent_id])
 
-    async def drain_pending(self, write: IndexWriter, *, agent_id: str | None = None,
-                            ids: Sequence[str] | None = None, batch_size: int = 1000) -> int:
-        """Hand marked rows to ``write`` in batches, then unmark them; returns how many.
+    async def drain_pending(self, write: IndexWriter, remove: IndexRemover, *,
+                            agent_id: str | None = None, batch_size: int = 1000) -> int:
+        """Copy queued rows to the index (``write``), drop deleted ones (``remove``).
 
-        Rows are locked while ``write`` runs, so the index always receives the row as it
-        is in Postgres, and a concurrent update waits and is indexed after. If ``write``
-        raises, the rows stay marked and the error propagates.
+        One drainer per agent at a time (an advisory lock; writers never wait). An entry
+        leaves the queue only if it was not queued again meanwhile, so a row updated while
+        it was being copied is copied again. If a callback raises, the rest stay queued.
         """
+        agents = [agent_id] if agent_id is not None else [
+            r["agent_id"] for r in await self._fetch(
+                "SELECT DISTINCT agent_id FROM agentmem_index_queue ORDER BY 1")]
         done = 0
-        after: tuple[str, str] = ("", "")
-        pool = await self._get_pool()
-        while True:
-            with self._mapped():
-                async with pool.connection() as conn:
+        for agent in agents:
+            while True:
+                async with self._transaction() as conn:
+                    cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))"
+                                             " AS got", [_DRAIN_LOCK, agent])
+                    if not (await cur.fetchone() or {}).get("got"):
+                        break  # another drainer has this agent
                     cur = await conn.execute(
-                        f"SELECT {_COLUMNS}, embedding FROM agentmem_memories"
-                        " WHERE needs_index AND (%s::text IS NULL OR agent_id = %s)"
-                        " AND (%s::text[] IS NULL OR id = ANY(%s)) AND (agent_id, id) > (%s, %s)"
-                        " ORDER BY agent_id, id LIMIT %s FOR UPDATE SKIP LOCKED",
-                        [agent_id, agent_id, ids, ids, *after, batch_size],
-                    )
+                        f"SELECT q.id AS qid, q.seq, {_M_COLUMNS}, m.embedding"
+                        " FROM agentmem_index_queue q LEFT JOIN agentmem_memories m"
+                        " ON m.agent_id = q.agent_id AND m.id = q.id WHERE q.agent_id = %s"
+                        " ORDER BY q.seq LIMIT %s", [agent, batch_size])
                     rows = await cur.fetchall()
                     if not rows:
-                        return done
-                    await write([_memory(r) for r in rows],
-                                [_floats(r["embedding"]) for r in rows])
+                        break
+                    present = [r for r in rows if r["id"] is not None]
+                    gone = [r["qid"] for r in rows if r["id"] is None]
+                    if present:
+                        await write([_memory(r) for r in present],
+                                    [_floats(r["embedding"]) for r in present])
+                    if gone:
+                        await remove(agent, gone)
                     await conn.execute(
-                        "UPDATE agentmem_memories SET needs_index = false"
-                        " WHERE (agent_id, id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-                        [[r["agent_id"] for r in rows], [r["id"] for r in rows]],
-                    )
-            done += len(rows)
-            after = (rows[-1]["agent_id"], rows[-1]["id"])
+                        "DELETE FROM agentmem_index_queue q USING unnest(%s::text[], %s::bigint[])"
+                        " AS done(id, seq) WHERE q.agent_id = %s AND q.id = done.id"
+                        " AND q.seq = done.seq", [[r["qid"] for r in rows],
+                                                  [r["seq"] for r in rows], agent])
+                done += len(rows)
+                if len(rows) < batch_size:
+                    break
+        return done
 
-    # -- conversation turns --
+    # -- ANN indexes for large agents --
+
+    async def agent_sizes(self, min_rows: int = 0) -> dict[str, int]:
+        """Memories per agent, for agents holding at least ``min_rows``."""
+        rows = await self._fetch("SELECT agent_id, count(*) AS n FROM agentmem_memories"
+                                 " GROUP BY agent_id HAVING count(*) >= %s ORDER BY 2 DESC",
+                                 [min_rows])
+        return {r["agent_id"]: int(r["n"]) for r in rows}
+
+    async def ann_indexes(self) -> dict[str, AnnIndex]:
+        """The per-agent ANN indexes that exist, read now."""
+        self._ann_read_at = float("-inf")
+        await self._ann_for("")
+        return dict(self._ann)
+
+    async def build_ann(self, agent_id: str, *, m: int = 16, ef_construction: int = 64,
+                        ef_search: int = 40) -> AnnIndex:
+        """(Re)build the partial HNSW index of one agent and record it."""
+        for name, value in (("m", m), ("ef_construction", ef_construction),
+                            ("ef_search", ef_search)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 1000:
+                raise InvalidInput(f"{name} must be an int in 2..1000, got {value!r}")
+        name = f"agentmem_ann_{hashlib.sha256(agent_id.encode()).hexdigest()[:24]}"
+        async with self._conn() as conn:
+            await conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
+            await conn.execute(sql.SQL(
+                "CREATE INDEX {} ON agentmem_memories USING hnsw (embedding vector_cosine_ops)"
+                " WITH (m = {}, ef_construction = {}) WHERE agent_id = {}").format(
+                sql.Identifier(name), sql.Literal(m), sql.Literal(ef_construction),
+                sql.Literal(agent_id)))
+            cur = await conn.execute(
+                "INSERT INTO agentmem_ann_indexes AS a (agent_id, index_name, m, ef_construction,"
+                " ef_search, rows_at_build) SELECT %s, %s, %s, %s, %s, count(*) FROM"
+                " agentmem_memories WHERE agent_id = %s ON CONFLICT (agent_id) DO UPDATE SET"
+                " m = EXCLUDED.m, ef_construction = EXCLUDED.ef_construction, ef_search ="
+                " EXCLUDED.ef_search, rows_at_build = EXCLUDED.rows_at_build, built_at = now()"
+                " RETURNING agent_id, index_name, m, ef_construction, ef_search, rows_at_build",
+                [agent_id, name, m, ef_construction, ef_search, agent_id])
+            row = await cur.fetchone()
+            # The planner weighs the new index against the B-tree by the agent's row count.
+            await conn.execute("ANALYZE agentmem_memories")
+        self._ann_read_at = float("-inf")
+        return AnnIndex(**row)  # type: ignore[arg-type]
+
+    async def set_ef_search(self, agent_id: str, ef_search: int) -> None:
+        """Record the ``hnsw.ef_search`` recall uses for an agent's ANN index."""
+        await self._execute("UPDATE agentmem_ann_indexes SET ef_search = %s WHERE agent_id = %s",
+                            [ef_search, agent_id])
+        self._ann_read_at = float("-inf")
+
+    async def drop_ann(self, agent_id: str) -> bool:
+        """Drop an agent's ANN index; False if it had none."""
+        async with self._transaction() as conn:
+            cur = await conn.execute("DELETE FROM agentmem_ann_indexes WHERE agent_id = %s"
+                                     " RETURNING index_name", [agent_id])
+            row = await cur.fetchone()
+            if row is not None:
+                await conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(
+                    sql.Identifier(row["index_name"])))
+        self._ann_read_at = float("-inf")
+        return row is not None
+
+    async def vacuum_analyze(self) -> None:
+        """``VACUUM ANALYZE`` the memories table (needs an autocommit connection: ours are)."""
+        await self._execute("VACUUM ANALYZE agentmem_memories")
+
+    # -- conversation history --
 
     async def add_turns(self, turns: Sequence[ChatTurn]) -> None:
         await self._write_turns(turns)
 
     async def replace_history(self, agent_id: str, session_id: str,
-                            turns: Sequence[ChatTurn]) -> None:
+                              turns: Sequence[ChatTurn]) -> None:
         """Delete and re-insert a session's turns in one transaction."""
         await self._write_turns(turns, replace=(agent_id, session_id))
 
@@ -568,57 +693,35 @@ class PostgresBackend:
                            replace: tuple[str, str] | None = None) -> None:
         rows = [(t.agent_id, t.session_id, t.role, t.content, Jsonb(t.extra), t.created_at)
                 for t in turns]
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn, conn.cursor() as cur:
-                if replace is not None:
-                    await cur.execute("DELETE FROM agentmem_turns WHERE agent_id = %s"
-                                      " AND session_id = %s", list(replace))
-                await cur.executemany(
-                    "INSERT INTO agentmem_turns (agent_id, session_id, role, content, extra,"
-                    " created_at) VALUES (%s, %s, %s, %s, %s, %s)", rows)
+        async with self._transaction() as conn, conn.cursor() as cur:
+            if replace is not None:
+                await cur.execute("DELETE FROM agentmem_turns WHERE agent_id = %s"
+                                  " AND session_id = %s", list(replace))
+            await cur.executemany(
+                "INSERT INTO agentmem_turns (agent_id, session_id, role, content, extra,"
+                " created_at) VALUES (%s, %s, %s, %s, %s, %s)", rows)
 
     async def sessions(self, agent_id: str) -> list[str]:
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "SELECT session_id FROM agentmem_turns WHERE agent_id = %s"
-                    " GROUP BY session_id ORDER BY min(seq)", [agent_id])
-                return [r["session_id"] for r in await cur.fetchall()]
+        rows = await self._fetch("SELECT session_id FROM agentmem_turns WHERE agent_id = %s"
+                                 " GROUP BY session_id ORDER BY min(seq)", [agent_id])
+        return [r["session_id"] for r in rows]
 
-    async def history(
-        self, agent_id: str, session_id: str, limit: int | None = None
-    ) -> list[ChatTurn]:
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "SELECT * FROM (SELECT agent_id, session_id, role, content, extra, created_at,"
-                    " seq FROM agentmem_turns WHERE agent_id = %s AND session_id = %s"
-                    " ORDER BY seq DESC LIMIT %s) t ORDER BY seq",
-                    [agent_id, session_id, limit])
-                rows = await cur.fetchall()
+    async def history(self, agent_id: str, session_id: str,
+                      limit: int | None = None) -> list[ChatTurn]:
+        rows = await self._fetch(
+            "SELECT * FROM (SELECT agent_id, session_id, role, content, extra, created_at,"
+            " seq FROM agentmem_turns WHERE agent_id = %s AND session_id = %s"
+            " ORDER BY seq DESC LIMIT %s) t ORDER BY seq", [agent_id, session_id, limit])
         return [ChatTurn(**{k: v for k, v in r.items() if k != "seq"}) for r in rows]
 
     async def clear_history(self, agent_id: str, session_id: str) -> int:
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "DELETE FROM agentmem_turns WHERE agent_id = %s AND session_id = %s",
-                    [agent_id, session_id])
-                return int(cur.rowcount)
+        return await self._execute("DELETE FROM agentmem_turns WHERE agent_id = %s"
+                                   " AND session_id = %s", [agent_id, session_id])
 
     async def history_stats(self, agent_id: str) -> tuple[int, int]:
-        pool = await self._get_pool()
-        with self._mapped():
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "SELECT count(*) AS n, count(DISTINCT session_id) AS s FROM agentmem_turns"
-                    " WHERE agent_id = %s", [agent_id])
-                row = await cur.fetchone()
-        return (int(row["n"]), int(row["s"])) if row else (0, 0)
+        rows = await self._fetch("SELECT count(*) AS n, count(DISTINCT session_id) AS s"
+                                 " FROM agentmem_turns WHERE agent_id = %s", [agent_id])
+        return int(rows[0]["n"]), int(rows[0]["s"])
 
 
 def _compare(recorded: StoreInfo, info: StoreInfo, where: str) -> None:
@@ -629,15 +732,6 @@ def _compare(recorded: StoreInfo, info: StoreInfo, where: str) -> None:
             f"(dimension {info.dimension}); use the original embedder, or a new database "
             "and re-import"
         )
-
-
-def _vector(v: Vector) -> Any:
-    import numpy as np
-
-    arr = np.asarray(v, dtype=np.float32)
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInput("vectors must contain finite numbers only (no NaN or infinity)")
-    return arr
 
 
 def _floats(v: Any) -> list[float]:
@@ -655,3 +749,8 @@ def _memory(r: dict[str, Any]) -> Memory:
     )
 
 
+
+
+def _hits(rows: list[dict[str, Any]], with_vectors: bool) -> list[MemoryHit]:
+    return [MemoryHit(memory=_memory(r), score=1.0 - float(r["distance"]),
+                      vector=_floats(r["embedding"]) if with_vectors else None) for r in rows]
