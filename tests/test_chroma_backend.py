@@ -391,3 +391,21 @@ async def test_more_than_one_batch(chroma_url: str, agent_id: str) -> None:
     assert len(await b.get(agent_id, [f"m{i}" for i in range(n)])) == n
     assert await b.delete(agent_id, memory_types=[E]) == n
     await b.close()
+
+
+async def test_search_text_is_bm25_over_the_agents_memories(backend: ChromaBackend,
+                                                           agent_id: str) -> None:
+    from tests.test_retrieval import reference_bm25
+
+    texts = ["the cat sat on the mat", "the dog sat", "the cat and the cat", "nothing here",
+             "a dog and a cat", "Cats are not cat"]
+    memories = [mem(agent_id, t, id=f"m{i}") for i, t in enumerate(texts)]
+    await backend.upsert(memories, [vec(i + 1) for i in range(len(texts))])
+    other = mem(f"{agent_id}-other", "cat cat cat")  # another tenant: neither found nor counted
+    await backend.upsert([other], [vec(1)])
+    for query in ("cat", "the dog", "sat mat"):
+        want = reference_bm25(query, texts)
+        hits = await backend.search_text(agent_id, query, k=10, memory_types=list(MemoryType))
+        expected = sorted((i for i, s in enumerate(want) if s > 0), key=lambda i: (-want[i], i))
+        assert [h.memory.id for h in hits] == [f"m{i}" for i in expected]
+        assert [h.score for h in hits] == pytest.approx([want[i] for i in expected], rel=1e-5)

@@ -292,3 +292,14 @@ def test_fusion_with_a_ready_vector_takes_words_from_lexical_query(
     assert fused[0].memory.id == code.id
     with pytest.raises(InvalidInput):
         memory.recall_by_vector(vector, agent_id, lexical_weight=0.5)  # no words to match
+
+
+def test_recall_is_full_when_the_nearest_memories_have_expired(memory: HybridMemory,
+                                                               agent_id: str) -> None:
+    past = datetime.now(timezone.utc) - timedelta(seconds=1)
+    memory.remember_many([Memory(content=f"alpha beta {i}", agent_id=agent_id, expires_at=past)
+                          for i in range(6)])
+    live = memory.remember_many([Memory(content=f"alpha gamma {i}", agent_id=agent_id)
+                                 for i in range(3)])
+    got = memory.recall("alpha beta", agent_id, k=3)
+    assert {h.memory.id for h in got} == {m.id for m in live}

@@ -28,7 +28,7 @@ from ..errors import (
 )
 from ..filters import And, Comparison, FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
-from ..retrieval import lexical_scores
+from ..retrieval.lexical import bm25_top
 from ._chroma_client import chroma_call, connect, display_location
 from ._vectors import as_matrix
 from .base import Mode, StoreInfo, Vector, Vectors
@@ -44,6 +44,7 @@ Where = dict[str, Any]
 Row = tuple[str, str | None, dict[str, Any]]  # (id, document, metadata)
 
 SCHEMA_VERSION = 1
+ABSENT_TTL = 2.0  # seconds a collection found missing is taken to stay missing
 NEVER = 253402300799.0  # 9999-12-31T23:59:59Z: the `_am_expires_at` of memories that never expire
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")  # Chroma names start with a letter/digit
 _FLAT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")  # the keys a filter can name
@@ -154,6 +155,12 @@ def _to_memory(agent_id: str, memory_type: MemoryType, row: Row) -> Memory:
                                   "agent_id": agent_id, "memory_type": memory_type})
 
 
+class _Hits(list[tuple[float, str, Memory, "list[float] | None"]]):
+    """Nearest hits of one collection, and how many expired ones were dropped."""
+
+    expired: int = 0
+
+
 def _next_seqs(n: int) -> range:
     """``n`` sequence numbers, larger than any handed out before in this process."""
     global _last_seq
@@ -183,6 +190,11 @@ class ChromaBackend:
         self._client_obj: ClientAPI | None = None
         self._lock = threading.Lock()
         self._dimension: int | None = None
+        # Collection handles by name, and names known absent until a time (monotonic):
+        # a lookup per call and type cost more than the query itself.
+        self._handles: dict[str, Collection] = {}
+        self._absent: dict[str, float] = {}
+        self._max_batch: int | None = None
 
     def __repr__(self) -> str:
         return f"ChromaBackend({self._target!r}, prefix={self.prefix!r})"
@@ -196,7 +208,22 @@ class ChromaBackend:
             return self._client_obj
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(chroma_call, self._target, fn, *args)
+        return await asyncio.to_thread(chroma_call, self._target, self._retrying, fn, *args)
+
+    def _retrying(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn``; if a cached collection was deleted meanwhile (another process's
+        reindex), forget every handle and run it once more."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            return fn(*args)
+        except NotFoundError:
+            self._forget_handles()
+            return fn(*args)
+
+    def _forget_handles(self) -> None:
+        self._handles.clear()
+        self._absent.clear()
 
     def _name(self, kind: str, agent_id: str) -> str:
         return f"{self.prefix}-{kind}-{hashlib.sha256(agent_id.encode()).hexdigest()[:32]}"
@@ -205,33 +232,52 @@ class ChromaBackend:
     def _registry_name(self) -> str:
         return f"{self.prefix}-registry"
 
-    def _existing(self, name: str) -> Collection | None:
+    def _existing(self, name: str, *, remember_absence: bool = True) -> Collection | None:
+        """The collection if it exists; an absence is remembered for ``ABSENT_TTL`` seconds
+        (another process creating it meanwhile is seen after that)."""
         from chromadb.errors import NotFoundError
 
-        try:
-            return self._client().get_collection(name, embedding_function=None)
-        except NotFoundError:
+        if name in self._handles:
+            return self._handles[name]
+        if self._absent.get(name, 0.0) > time.monotonic():
             return None
+        try:
+            col = self._client().get_collection(name, embedding_function=None)
+        except NotFoundError:
+            if remember_absence:
+                self._absent[name] = time.monotonic() + ABSENT_TTL
+            return None
+        self._handles[name] = col
+        return col
+
+    def _created(self, name: str, metadata: dict[str, Any], space: str) -> Collection:
+        col = self._handles.get(name)
+        if col is None:
+            col = self._client().get_or_create_collection(
+                name, metadata=metadata, configuration=cast(Any, {"hnsw": {"space": space}}),
+                embedding_function=None)
+            self._handles[name] = col
+            self._absent.pop(name, None)
+        return col
 
     def _memories(self, agent_id: str, memory_type: MemoryType, create: bool = False
                   ) -> Collection | None:
         name = self._name(memory_type.value, agent_id)
         if not create:
             return self._existing(name)
-        return self._client().get_or_create_collection(
-            name, metadata={"agent_id": agent_id, "memory_type": memory_type.value},
-            configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+        return self._created(name, {"agent_id": agent_id, "memory_type": memory_type.value},
+                             "cosine")
 
     def _turns(self, agent_id: str, create: bool = False) -> Collection | None:
         name = self._name("turns", agent_id)
         if not create:
             return self._existing(name)
-        return self._client().get_or_create_collection(
-            name, metadata={"agent_id": agent_id}, configuration={"hnsw": {"space": "l2"}},
-            embedding_function=None)
+        return self._created(name, {"agent_id": agent_id}, "l2")
 
     def _batch(self) -> int:
-        return int(self._client().get_max_batch_size())
+        if self._max_batch is None:
+            self._max_batch = int(self._client().get_max_batch_size())
+        return self._max_batch
 
     def _rows(self, col: Collection, *, ids: Sequence[str] | None = None,
               where: Where | None = None, include: Sequence[str] = _ALL) -> list[Row]:
@@ -281,10 +327,11 @@ class ChromaBackend:
         # get_or_create keeps an existing collection's metadata, so a race is harmless.
         col = self._client().get_or_create_collection(
             self._registry_name, metadata=meta, embedding_function=None)
+        self._handles[self._registry_name] = col
         self._accept(dict(col.metadata or {}), info)
 
     def _registry(self) -> dict[str, Any]:
-        col = self._existing(self._registry_name)
+        col = self._existing(self._registry_name, remember_absence=False)
         if col is None:
             raise ConfigError(f"the Chroma store {self.prefix!r} at {self.location} is not "
                               "initialised: run `agentmem migrate` or call memory.init()")
@@ -348,28 +395,43 @@ class ChromaBackend:
         if k < 1:
             raise InvalidInput(f"k must be at least 1, got {k}")
         query = as_matrix([vector], self._dim(), "query vector")[0]
-        alive: Where = {"_am_expires_at": {"$gt": time.time()}}  # recall skips expired memories
         user = to_chroma_where(where)
-        chroma_where = alive if user is None else {"$and": [user, alive]}
-        found: list[tuple[float, str, Memory, list[float] | None]] = []
         include = ["documents", "metadatas", "distances"] + (["embeddings"] if with_vectors else [])
+        found: list[tuple[float, str, Memory, list[float] | None]] = []
+        now = time.time()
         for memory_type in _types(memory_types):
             col = self._memories(agent_id, memory_type)
-            n = 0 if col is None else min(k, col.count())
-            if col is None or n == 0:
+            if col is None:
                 continue
-            res = col.query(query_embeddings=cast(Any, [query]), n_results=n,
-                            where=cast(Any, chroma_where),
-                            include=cast(Any, include))
-            docs, metas = (res["documents"] or [[]])[0], (res["metadatas"] or [[]])[0]
-            ids, dists = res["ids"][0], (res["distances"] or [[]])[0]
-            vecs = ([list(map(float, v)) for v in res["embeddings"][0]]  # type: ignore[index]
-                    if with_vectors else [None] * len(ids))
-            for memory_id, doc, meta, dist, vec in zip(ids, docs, metas, dists, vecs, strict=True):
-                memory = _to_memory(agent_id, memory_type, (memory_id, doc, dict(meta)))
-                found.append((float(dist), memory_id, memory, vec))
+            # Recall skips expired memories. Filtering them in Chroma costs far more than the
+            # search (a `where` on every query), and most memories never expire: drop them
+            # here, and only when that leaves the answer short, ask again with the filter.
+            hits = self._nearest(col, agent_id, memory_type, query, k, user, include, now)
+            if len(hits) < k and hits.expired:
+                alive: Where = {"_am_expires_at": {"$gt": now}}
+                hits = self._nearest(col, agent_id, memory_type, query, k,
+                                     alive if user is None else {"$and": [user, alive]},
+                                     include, now)
+            found.extend(hits)
         found.sort(key=lambda hit: (hit[0], hit[1]))
         return [MemoryHit(memory=m, score=1.0 - dist, vector=vec) for dist, _, m, vec in found[:k]]
+
+    def _nearest(self, col: Collection, agent_id: str, memory_type: MemoryType, query: Any,
+                 k: int, where: Where | None, include: list[str], now: float) -> _Hits:
+        res = col.query(query_embeddings=cast(Any, [query]), n_results=k,
+                        where=cast(Any, where), include=cast(Any, include))
+        docs, metas = (res["documents"] or [[]])[0], (res["metadatas"] or [[]])[0]
+        ids, dists = res["ids"][0], (res["distances"] or [[]])[0]
+        vecs = ([list(map(float, v)) for v in res["embeddings"][0]]  # type: ignore[index]
+                if "embeddings" in include else [None] * len(ids))
+        hits = _Hits()
+        for memory_id, doc, meta, dist, vec in zip(ids, docs, metas, dists, vecs, strict=True):
+            if float(cast(float, meta["_am_expires_at"])) <= now:
+                hits.expired += 1
+                continue
+            memory = _to_memory(agent_id, memory_type, (memory_id, doc, dict(meta)))
+            hits.append((float(dist), memory_id, memory, vec))
+        return hits
 
     async def query(self, agent_id: str, vector: Vector, *, k: int,
                     memory_types: Sequence[MemoryType], where: FilterNode | None = None,
@@ -385,19 +447,19 @@ class ChromaBackend:
 
     def _search_text(self, agent_id: str, text: str, k: int, memory_types: Sequence[MemoryType],
                      where: FilterNode | None) -> list[MemoryHit]:
-        # Chroma has no ranked full-text search: score the agent's matching memories here.
+        # Chroma has no ranked full-text search: rank the agent's matching memories by BM25.
         alive: Where = {"_am_expires_at": {"$gt": time.time()}}
         user = to_chroma_where(where)
         chroma_where = alive if user is None else {"$and": [user, alive]}
         found = [m for t in _types(memory_types) for m in self._read(agent_id, t, where=chroma_where)]
-        scored = sorted(zip(lexical_scores(text, [m.content for m in found]), found, strict=True),
-                        key=lambda pair: (-pair[0], pair[1].id))
-        return [MemoryHit(memory=m, score=s) for s, m in scored[:k] if s > 0]
+        found.sort(key=lambda m: m.id)  # ties ranked by id, as in PostgreSQL
+        return [MemoryHit(memory=found[i], score=score)
+                for i, score in bm25_top(text, [m.content for m in found], k)]
 
     async def search_text(self, agent_id: str, text: str, *, k: int,
                           memory_types: Sequence[MemoryType], where: FilterNode | None = None
                           ) -> list[MemoryHit]:
-        """Lexical search, scored BM25-style over this agent's memories (see ``lexical_scores``)."""
+        """Lexical search: BM25 over this agent's matching memories (see ``bm25_top``)."""
         return await self._run(self._search_text, agent_id, text, k, memory_types, where)
 
     def _get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
@@ -603,6 +665,8 @@ class ChromaBackend:
                 self._client().delete_collection(name)
             except NotFoundError:
                 continue  # nothing stored for that type
+            finally:
+                self._handles.pop(name, None)
 
     async def drop_memories(self, agent_id: str | None = None) -> None:
         """Delete one agent's memory collections, or all of this prefix; keeps registry, turns."""
@@ -625,6 +689,8 @@ class ChromaBackend:
     def _close(self) -> None:
         with self._lock:
             client, self._client_obj = self._client_obj, None
+            self._forget_handles()
+            self._max_batch = None
         if client is not None:
             client.close()  # type: ignore[attr-defined]
 
