@@ -403,7 +403,9 @@ class PostgresBackend:
 
     async def query(self, agent_id: str, vector: Vector, *, k: int,
                     memory_types: Sequence[MemoryType], where: FilterNode | None = None,
-                    with_vectors: bool = False) -> list[MemoryHit]:
+                    with_vectors: bool = False, plan: Literal["auto", "exact"] = "auto",
+                    ef_search: int | None = None) -> list[MemoryHit]:
+        """The ``k`` nearest; ``plan="exact"`` and ``ef_search`` are for probes (optimize)."""
         q = as_matrix([vector], self._dimension, "query vector")[0]
         cond, params = to_sql(where)
         scope = sql.SQL("agent_id = %s AND memory_type = ANY(%s) AND {} AND ({})").format(
@@ -413,9 +415,11 @@ class PostgresBackend:
         ann = await self._ann_for(agent_id)
         async with self._conn() as conn:
             if ann is not None:
-                rows = await self._query_ann(conn, ann, cols, scope, args, q, k)
-                if len(rows) == k:
-                    return _hits(rows, with_vectors)
+                if plan == "auto":
+                    rows = await self._query_ann(conn, ef_search or ann.ef_search, cols, scope,
+                                                 args, q, k)
+                    if len(rows) == k:
+                        return _hits(rows, with_vectors)
                 # Short: filters removed more than the scan looked at. Exact, and fenced
                 # from the agent's index, which the planner could otherwise walk again.
                 mcols = sql.SQL(_M_COLUMNS + (", m.embedding" if with_vectors else ""))
@@ -435,11 +439,11 @@ class PostgresBackend:
             ).format(cols=cols, scope=scope), [q, *args, k])
             return _hits(await cur.fetchall(), with_vectors)
 
-    async def _query_ann(self, conn: psycopg.AsyncConnection[Any], ann: AnnIndex,
+    async def _query_ann(self, conn: psycopg.AsyncConnection[Any], ef_search: int,
                          cols: sql.Composable, scope: sql.Composable, args: list[Any],
                          q: Any, k: int) -> list[dict[str, Any]]:
         """Top-k through the agent's partial HNSW index (iterative scan), re-ranked."""
-        ef = max(ann.ef_search, k)
+        ef = max(ef_search, k)
         if getattr(conn, "_agentmem_ef", None) != ef:  # session settings, set once per value
             await conn.execute(sql.SQL("SET hnsw.ef_search = {}; SET hnsw.iterative_scan ="
                                        " relaxed_order").format(sql.Literal(ef)))
@@ -674,6 +678,18 @@ class PostgresBackend:
                     sql.Identifier(row["index_name"])))
         self._ann_read_at = float("-inf")
         return row is not None
+
+    async def table_stats(self) -> dict[str, Any]:
+        """Size and upkeep of the memories table and its indexes, for ``agentmem optimize``."""
+        rows = await self._fetch(
+            "SELECT n_live_tup AS live, n_dead_tup AS dead, last_analyze, last_autoanalyze,"
+            " pg_total_relation_size('agentmem_memories') AS bytes FROM pg_stat_user_tables"
+            " WHERE relname = 'agentmem_memories'")
+        indexes = await self._fetch(
+            "SELECT indexrelname AS name, pg_relation_size(indexrelid) AS bytes, idx_scan"
+            " AS scans FROM pg_stat_user_indexes WHERE relname = 'agentmem_memories'"
+            " ORDER BY indexrelname")
+        return {**(rows[0] if rows else {}), "indexes": indexes}
 
     async def vacuum_analyze(self) -> None:
         """``VACUUM ANALYZE`` the memories table (needs an autocommit connection: ours are)."""

@@ -1,0 +1,3 @@
+"""Operations on a store: index tuning (``optimize``); doctor checks and metrics come next."""
+
+__all__: list[str] = []
