@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -12,10 +12,11 @@ from .backends._vectors import as_matrix
 from .backends.base import Vector, Vectors
 from .embeddings import Embedder
 from .errors import DimensionMismatch, InvalidInput
-from .models import MemoryType, as_memory_type
+from .filters import FilterNode, parse_filter
+from .models import MemoryType, as_agent_id, as_memory_type
 
 __all__ = ["MemoryTypes", "build", "embeddings", "limit", "memory_types", "offset", "query_text",
-           "query_vector", "top_k", "weight"]
+           "query_vector", "scope", "top_k", "weight"]
 
 T = TypeVar("T")
 MemoryTypes = MemoryType | str | Iterable[MemoryType | str] | None
@@ -31,6 +32,12 @@ def memory_types(value: MemoryTypes) -> list[MemoryType]:
     if not out:
         raise InvalidInput("memory_types must name at least one type")
     return list(dict.fromkeys(out))
+
+
+def scope(agent_id: str | None, types: MemoryTypes,
+          filter: Mapping[str, Any] | None) -> tuple[str, list[MemoryType], FilterNode | None]:
+    """The (agent, memory types, parsed filter) most calls are scoped by."""
+    return as_agent_id(agent_id), memory_types(types), parse_filter(filter)
 
 
 def top_k(k: int) -> int:

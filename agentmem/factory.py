@@ -9,13 +9,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .backends.base import Backend
+from .errors import ConfigError
 from .settings import AgentMemSettings
 
 if TYPE_CHECKING:
     from .backends.chroma import ChromaBackend
     from .backends.postgres import PostgresBackend
 
-__all__ = ["Built", "backend_from_settings", "chroma_from_settings", "postgres_from_settings"]
+__all__ = ["Built", "backend_from_settings", "chroma_from_settings", "compose",
+           "postgres_from_settings"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,14 @@ def backend_from_settings(settings: AgentMemSettings) -> Built:
 
     # The index is derived data, so only the source of truth decides who initialises.
     return Built(HybridBackend(postgres, chroma_from_settings(settings)[0]), embedded)
+
+
+def compose(postgres: PostgresBackend | None, chroma: ChromaBackend | None) -> Backend:
+    """One backend, or both composed into a hybrid one (PostgreSQL the source of truth)."""
+    if postgres is not None and chroma is not None:
+        from .backends.hybrid import HybridBackend
+
+        return HybridBackend(postgres, chroma)
+    if postgres is None and chroma is None:
+        raise ConfigError("HybridMemory needs a backend: postgres=, chroma=, both, or backend=")
+    return postgres or chroma  # type: ignore[return-value]

@@ -16,14 +16,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import _validate as check
+from ._history import ConversationHistory
 from ._runner import shared_runner
 from ._twins import on_loop, sync_twin
 from ._validate import MemoryTypes
 from .backends.base import Backend, Indexed, LexicalSearch, Mode, StoreInfo, Vector, Vectors
 from .embeddings import Embedder, embedder_from_spec
 from .errors import ConfigError, InvalidInput, NotFound
-from .filters import parse_filter
-from .models import ChatTurn, Memory, MemoryHit, MemoryStats, MemoryType, as_agent_id, utcnow
+from .factory import backend_from_settings, compose
+from .models import Memory, MemoryHit, MemoryStats, MemoryType, as_agent_id, utcnow
 from .retrieval import MMR, RecallRequest, run_recall
 from .settings import AgentMemSettings, load_settings
 
@@ -36,7 +37,7 @@ __all__ = ["HybridMemory"]
 _UNSET: Any = object()
 
 
-class HybridMemory:
+class HybridMemory(ConversationHistory):
     """Long-term memory for agents: remember, recall, forget, history, stats.
 
     Every method has an async twin with an ``a`` prefix (``recall`` / ``arecall``).
@@ -48,7 +49,7 @@ class HybridMemory:
                  auto_init: bool = False) -> None:
         """Give a ``backend``, or ``postgres`` and/or ``chroma`` (both: hybrid mode)."""
         if backend is None:
-            backend = _compose(postgres, chroma)
+            backend = compose(postgres, chroma)
         elif postgres is not None or chroma is not None:
             raise ConfigError("give either backend= or postgres=/chroma=, not both")
         self.embedder = embedder
@@ -62,8 +63,6 @@ class HybridMemory:
     def from_settings(cls, settings: AgentMemSettings | None = None, *,
                       embedder: Embedder | None = None) -> HybridMemory:
         """Build from settings (the environment when None); see :class:`AgentMemSettings`."""
-        from .factory import backend_from_settings
-
         settings = settings or load_settings()
         built = backend_from_settings(settings)
         # The embedded store is ours to manage, so it is initialised on first use;
@@ -192,12 +191,11 @@ class HybridMemory:
                       *, filter: Mapping[str, Any] | None = None,
                       memory_types: MemoryTypes = None) -> int:
         """Delete memories by id and/or filter; returns how many were deleted."""
-        agent, where = as_agent_id(agent_id), parse_filter(filter)
+        agent, types, where = check.scope(agent_id, memory_types, filter)
         if ids is None and where is None and memory_types is None:
-            raise InvalidInput("forget needs ids, a filter or memory_types; to delete "
-                                     "every memory of an agent pass memory_types=list(MemoryType)")
+            raise InvalidInput("forget needs ids, a filter or memory_types; to delete every "
+                               "memory of an agent pass memory_types=list(MemoryType)")
         id_list = [ids] if isinstance(ids, str) else (None if ids is None else list(ids))
-        types = check.memory_types(memory_types)
         await self._ensure_ready()
         return await self.backend.delete(agent, ids=id_list, memory_types=types, where=where)
 
@@ -209,12 +207,11 @@ class HybridMemory:
                       memory_types: MemoryTypes, k: int, filter: Mapping[str, Any] | None,
                       mmr: MMR | None, lexical_weight: float,
                       lexical_query: str | None) -> list[MemoryHit]:
-        agent, types, k = as_agent_id(agent_id), check.memory_types(memory_types), check.top_k(k)
-        where, lexical_weight = parse_filter(filter), check.weight(lexical_weight, "lexical_weight")
+        agent, types, where = check.scope(agent_id, memory_types, filter)
+        k, lexical_weight = check.top_k(k), check.weight(lexical_weight, "lexical_weight")
         lexical_query = lexical_query or query
         if lexical_weight and (not lexical_query or mmr is not None):
-            raise InvalidInput("lexical_weight needs a query text and cannot be combined "
-                                     "with mmr")
+            raise InvalidInput("lexical_weight needs a query text and cannot be combined with mmr")
         if vector is None:
             vector = await self.embedder.aembed_query(check.query_text(query, "recall"))
         check.query_vector(vector, self.embedder)
@@ -256,8 +253,8 @@ class HybridMemory:
                            k: int = 5, filter: Mapping[str, Any] | None = None
                            ) -> list[MemoryHit]:
         """Lexical search: memories sharing words with ``query``, best first (scores in [0, 1))."""
-        agent, types, k = as_agent_id(agent_id), check.memory_types(memory_types), check.top_k(k)
-        where, text = parse_filter(filter), check.query_text(query, "search_text")
+        agent, types, where = check.scope(agent_id, memory_types, filter)
+        k, text = check.top_k(k), check.query_text(query, "search_text")
         if not isinstance(self.backend, LexicalSearch):
             raise ConfigError(f"the {self.mode} backend has no lexical search")
         await self._ensure_ready()
@@ -292,83 +289,13 @@ class HybridMemory:
                         filter: Mapping[str, Any] | None = None, limit: int | None = None,
                         offset: int = 0) -> list[Memory]:
         """List an agent's memories, oldest first."""
-        agent, types, where = as_agent_id(agent_id), check.memory_types(memory_types), \
-            parse_filter(filter)
+        agent, types, where = check.scope(agent_id, memory_types, filter)
         limit, offset = check.limit(limit, allow_zero=True), check.offset(offset)
         await self._ensure_ready()
         return await self.backend.list_memories(agent, memory_types=types, where=where,
                                                 limit=limit, offset=offset)
 
     memories = sync_twin(amemories)
-
-    # -- conversation history -------------------------------------------------------
-
-    @on_loop
-    async def aadd_turns(self, turns: Sequence[ChatTurn]) -> list[ChatTurn]:
-        """Append several messages, in order, in one write."""
-        turns = list(turns)
-        await self._ensure_ready()
-        if turns:
-            await self.backend.add_turns(turns)
-        return turns
-
-    add_turns = sync_twin(aadd_turns)
-
-    @on_loop
-    async def aadd_turn(self, session_id: str, agent_id: str, role: str, content: str = "", *,
-                        extra: Mapping[str, Any] | None = None) -> ChatTurn:
-        """Append one message to a session's history."""
-        turn = check.build(ChatTurn, session_id=session_id, agent_id=agent_id, role=role,
-                           content=content, extra=dict(extra or {}))
-        return (await self.aadd_turns([turn]))[0]
-
-    add_turn = sync_twin(aadd_turn)
-
-    @on_loop
-    async def ahistory(self, session_id: str, agent_id: str, *,
-                       limit: int | None = None) -> list[ChatTurn]:
-        """A session's last ``limit`` turns (all when None), oldest first."""
-        agent, limit = as_agent_id(agent_id), check.limit(limit, allow_zero=False)
-        await self._ensure_ready()
-        return await self.backend.history(agent, session_id, limit)
-
-    history = sync_twin(ahistory)
-
-    @on_loop
-    async def aclear_history(self, session_id: str, agent_id: str) -> int:
-        """Delete a session's turns; returns how many."""
-        agent = as_agent_id(agent_id)
-        await self._ensure_ready()
-        return await self.backend.clear_history(agent, session_id)
-
-    clear_history = sync_twin(aclear_history)
-
-    @on_loop
-    async def areplace_history(self, session_id: str, agent_id: str,
-                               turns: Sequence[ChatTurn]) -> list[ChatTurn]:
-        """Make ``turns`` the whole history of a session (one transaction in PostgreSQL).
-
-        For edits a chat framework makes (drop or insert one message); in Chroma mode the new
-        turns are written before the old are deleted, so a failure never loses both.
-        """
-        agent, turns = as_agent_id(agent_id), list(turns)
-        if any(t.agent_id != agent or t.session_id != session_id for t in turns):
-            raise InvalidInput(f"every turn must belong to session {session_id!r} of "
-                                     f"agent {agent!r}")
-        await self._ensure_ready()
-        await self.backend.replace_history(agent, session_id, turns)
-        return turns
-
-    replace_history = sync_twin(areplace_history)
-
-    @on_loop
-    async def asessions(self, agent_id: str) -> list[str]:
-        """The sessions of an agent that hold turns, first started first."""
-        agent = as_agent_id(agent_id)
-        await self._ensure_ready()
-        return await self.backend.sessions(agent)
-
-    sessions = sync_twin(asessions)
 
     # -- operations -----------------------------------------------------------------
 
@@ -410,16 +337,6 @@ class HybridMemory:
         return await self.backend.flush(agent_id)
 
     flush_index = sync_twin(aflush_index)
-
-
-def _compose(postgres: PostgresBackend | None, chroma: ChromaBackend | None) -> Backend:
-    if postgres is not None and chroma is not None:
-        from .backends.hybrid import HybridBackend
-
-        return HybridBackend(postgres, chroma)
-    if postgres is None and chroma is None:
-        raise ConfigError("HybridMemory needs a backend: postgres=, chroma=, both, or backend=")
-    return postgres or chroma  # type: ignore[return-value]
 
 
 def _close_backend(backend: Backend) -> None:
