@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,3 +92,23 @@ def test_parser_accepts_or_raises_invalid_filter_only(raw: dict[str, Any]) -> No
     # every value travels as a bind parameter: as many %s as parameters
     assert condition.as_string(None).count("%s") == len(params)
     assert (to_chroma_where(node) is None) == (node is None)
+
+
+def test_a_memory_read_back_from_a_store_equals_the_validated_one() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from agentmem import Memory
+
+    local = timezone(timedelta(hours=2))
+    fields: dict[str, Any] = dict(
+        id="m1", content="text", memory_type="semantic", agent_id="a", user_id="u",
+        session_id=None, importance=0.25, metadata={"k": [1, {"x": None}]}, source_ids=["s"],
+        created_at=datetime(2024, 1, 1, 12, tzinfo=local), updated_at=datetime.now(timezone.utc),
+        expires_at=None)
+    fast, checked = Memory.from_store(**fields), Memory(**fields)
+    assert fast == checked and repr(fast) == repr(checked)
+    assert fast.model_dump_json() == checked.model_dump_json()
+    assert fast.created_at.tzinfo == timezone.utc  # normalised like the validator does
+    fast.importance = 0.5  # still a normal, validating model afterwards
+    with pytest.raises(ValueError):
+        fast.importance = 2.0

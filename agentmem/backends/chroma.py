@@ -150,9 +150,15 @@ def _to_metadata(m: Memory) -> dict[str, Any]:
 
 def _to_memory(agent_id: str, memory_type: MemoryType, row: Row) -> Memory:
     memory_id, document, meta = row
-    record = json.loads(meta["_am_record"])
-    return Memory.model_validate({**record, "id": memory_id, "content": document or "",
-                                  "agent_id": agent_id, "memory_type": memory_type})
+    r = json.loads(meta["_am_record"])
+    expires = r["expires_at"]
+    return Memory.from_store(
+        id=memory_id, content=document or "", memory_type=memory_type, agent_id=agent_id,
+        user_id=r["user_id"], session_id=r["session_id"], importance=r["importance"],
+        metadata=r["metadata"], source_ids=r["source_ids"],
+        created_at=datetime.fromisoformat(r["created_at"]),
+        updated_at=datetime.fromisoformat(r["updated_at"]),
+        expires_at=None if expires is None else datetime.fromisoformat(expires))
 
 
 class _Hits(list[tuple[float, str, Memory, "list[float] | None"]]):
@@ -414,7 +420,8 @@ class ChromaBackend:
                                      include, now)
             found.extend(hits)
         found.sort(key=lambda hit: (hit[0], hit[1]))
-        return [MemoryHit(memory=m, score=1.0 - dist, vector=vec) for dist, _, m, vec in found[:k]]
+        return [MemoryHit.model_construct(memory=m, score=1.0 - dist, vector=vec)
+                for dist, _, m, vec in found[:k]]
 
     def _nearest(self, col: Collection, agent_id: str, memory_type: MemoryType, query: Any,
                  k: int, where: Where | None, include: list[str], now: float) -> _Hits:

@@ -17,6 +17,7 @@ Recall plans, chosen per query from what is known about the agent:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -408,53 +409,34 @@ class PostgresBackend:
         """The ``k`` nearest; ``plan="exact"`` and ``ef_search`` are for probes (optimize)."""
         q = as_matrix([vector], self._dimension, "query vector")[0]
         cond, params = to_sql(where)
-        scope = sql.SQL("agent_id = %s AND memory_type = ANY(%s) AND {} AND ({})").format(
-            _UNEXPIRED, cond)
         args = [agent_id, [t.value for t in memory_types], *params]
-        cols = sql.SQL(_COLUMNS + (", embedding" if with_vectors else ""))
+
+        def statement(kind: str) -> sql.Composed | str:
+            return _recall_text(kind, with_vectors) if where is None else _recall_sql(
+                kind, with_vectors, cond)
+
         ann = await self._ann_for(agent_id)
         async with self._conn() as conn:
-            if ann is not None:
-                if plan == "auto":
-                    rows = await self._query_ann(conn, ef_search or ann.ef_search, cols, scope,
-                                                 args, q, k)
-                    if len(rows) == k:
-                        return _hits(rows, with_vectors)
-                # Short: filters removed more than the scan looked at. Exact, and fenced
-                # from the agent's index, which the planner could otherwise walk again.
-                mcols = sql.SQL(_M_COLUMNS + (", m.embedding" if with_vectors else ""))
-                cur = await conn.execute(sql.SQL(
-                    "WITH d AS MATERIALIZED (SELECT id, embedding <=> %s AS distance"
-                    " FROM agentmem_memories WHERE {scope})"
-                    " SELECT {mcols}, d.distance FROM (SELECT * FROM d ORDER BY distance, id"
-                    " LIMIT %s) d JOIN agentmem_memories m ON m.agent_id = %s AND m.id = d.id"
-                    " ORDER BY d.distance, d.id"
-                ).format(scope=scope, mcols=mcols), [q, *args, k, agent_id])
+            if ann is None:
+                # No vector index can serve this agent: the planner's only way is the B-tree
+                # and a top-k sort, exact and complete.
+                cur = await conn.execute(statement("exact"), [q, *args, k])
                 return _hits(await cur.fetchall(), with_vectors)
-            # No vector index can serve this agent: the planner's only way is the B-tree
-            # and a top-k sort, exact and complete.
-            cur = await conn.execute(sql.SQL(
-                "SELECT {cols}, embedding <=> %s AS distance FROM agentmem_memories"
-                " WHERE {scope} ORDER BY distance, id LIMIT %s"
-            ).format(cols=cols, scope=scope), [q, *args, k])
+            if plan == "auto":
+                ef = max(ef_search or ann.ef_search, k)
+                if getattr(conn, "_agentmem_ef", None) != ef:  # session settings, once per value
+                    await conn.execute(sql.SQL("SET hnsw.ef_search = {}; SET hnsw.iterative_scan"
+                                               " = relaxed_order").format(sql.Literal(ef)))
+                    conn._agentmem_ef = ef  # type: ignore[attr-defined]
+                cur = await conn.execute(statement("ann"), [q, *args, q, k])
+                rows = await cur.fetchall()
+                if len(rows) == k:
+                    rows.sort(key=lambda r: (r["distance"], r["id"]))  # relaxed order: re-rank
+                    return _hits(rows, with_vectors)
+            # Short (filters removed more than the scan looked at), or asked for: exact, and
+            # fenced from the agent's index, which the planner could otherwise walk again.
+            cur = await conn.execute(statement("fenced"), [q, *args, k, agent_id])
             return _hits(await cur.fetchall(), with_vectors)
-
-    async def _query_ann(self, conn: psycopg.AsyncConnection[Any], ef_search: int,
-                         cols: sql.Composable, scope: sql.Composable, args: list[Any],
-                         q: Any, k: int) -> list[dict[str, Any]]:
-        """Top-k through the agent's partial HNSW index (iterative scan), re-ranked."""
-        ef = max(ef_search, k)
-        if getattr(conn, "_agentmem_ef", None) != ef:  # session settings, set once per value
-            await conn.execute(sql.SQL("SET hnsw.ef_search = {}; SET hnsw.iterative_scan ="
-                                       " relaxed_order").format(sql.Literal(ef)))
-            conn._agentmem_ef = ef  # type: ignore[attr-defined]
-        cur = await conn.execute(sql.SQL(
-            "SELECT {cols}, embedding <=> %s AS distance FROM agentmem_memories"
-            " WHERE {scope} ORDER BY embedding <=> %s LIMIT %s"
-        ).format(cols=cols, scope=scope), [q, *args, q, k])
-        rows = await cur.fetchall()
-        rows.sort(key=lambda r: (r["distance"], r["id"]))  # relaxed order: re-rank
-        return rows
 
     async def search_text(self, agent_id: str, text: str, *, k: int,
                           memory_types: Sequence[MemoryType],
@@ -740,6 +722,34 @@ class PostgresBackend:
         return int(rows[0]["n"]), int(rows[0]["s"])
 
 
+_RECALL = {
+    "exact": "SELECT {cols}, embedding <=> %s AS distance FROM agentmem_memories"
+             " WHERE {scope} ORDER BY distance, id LIMIT %s",
+    "ann": "SELECT {cols}, embedding <=> %s AS distance FROM agentmem_memories"
+           " WHERE {scope} ORDER BY embedding <=> %s LIMIT %s",
+    "fenced": "WITH d AS MATERIALIZED (SELECT id, embedding <=> %s AS distance"
+              " FROM agentmem_memories WHERE {scope})"
+              " SELECT {mcols}, d.distance FROM (SELECT * FROM d ORDER BY distance, id"
+              " LIMIT %s) d JOIN agentmem_memories m ON m.agent_id = %s AND m.id = d.id"
+              " ORDER BY d.distance, d.id",
+}
+
+
+def _recall_sql(kind: str, with_vectors: bool, cond: sql.Composable) -> sql.Composed:
+    """One of the recall statements: exact, ann (the agent's HNSW index) or fenced exact."""
+    vectors = ", embedding" if with_vectors else ""
+    return sql.SQL(_RECALL[kind]).format(
+        cols=sql.SQL(_COLUMNS + vectors), mcols=sql.SQL(_M_COLUMNS + vectors.replace(" ", " m.")),
+        scope=sql.SQL("agent_id = %s AND memory_type = ANY(%s) AND {} AND ({})").format(
+            _UNEXPIRED, cond))
+
+
+@functools.lru_cache(maxsize=8)
+def _recall_text(kind: str, with_vectors: bool) -> str:
+    """The unfiltered statements, rendered once: composing SQL costs more than planning it."""
+    return _recall_sql(kind, with_vectors, sql.SQL("TRUE")).as_string(None)
+
+
 def _compare(recorded: StoreInfo, info: StoreInfo, where: str) -> None:
     if recorded != info:
         raise DimensionMismatch(
@@ -757,8 +767,8 @@ def _floats(v: Any) -> list[float]:
 
 
 def _memory(r: dict[str, Any]) -> Memory:
-    return Memory(
-        id=r["id"], content=r["content"], memory_type=MemoryType(r["memory_type"]),
+    return Memory.from_store(
+        id=r["id"], content=r["content"], memory_type=r["memory_type"],
         agent_id=r["agent_id"], user_id=r["user_id"], session_id=r["session_id"],
         importance=r["importance"], metadata=r["metadata"], source_ids=list(r["source_ids"]),
         created_at=r["created_at"], updated_at=r["updated_at"], expires_at=r["expires_at"],
@@ -768,5 +778,6 @@ def _memory(r: dict[str, Any]) -> Memory:
 
 
 def _hits(rows: list[dict[str, Any]], with_vectors: bool) -> list[MemoryHit]:
-    return [MemoryHit(memory=_memory(r), score=1.0 - float(r["distance"]),
-                      vector=_floats(r["embedding"]) if with_vectors else None) for r in rows]
+    return [MemoryHit.model_construct(memory=_memory(r), score=1.0 - float(r["distance"]),
+                                      vector=_floats(r["embedding"]) if with_vectors else None)
+            for r in rows]
