@@ -45,18 +45,21 @@ class HybridBackend:
     """Reads and writes go to ``primary``; ``index`` is kept as a rebuildable copy.
 
     ``index_min_rows``: agents with fewer memories are always recalled from the primary
-    (its exact plan is faster there than a round trip to the index). ``debounce``: how
-    long the background copy waits for more writes before it starts.
+    (its exact plan is faster there than a round trip to the index). The background copy
+    starts once no write has come for ``debounce`` seconds, or ``max_delay`` after the
+    first write waiting, so a bulk load is not slowed by copying alongside it.
     """
 
     mode: Mode = "hybrid"
 
     def __init__(self, primary: Primary, index: Index, *, index_min_rows: int = 5000,
-                 debounce: float = 0.05, size_ttl: float = 30.0) -> None:
+                 debounce: float = 0.2, max_delay: float = 5.0, size_ttl: float = 30.0) -> None:
         self.primary = primary
         self.index = index
         self.index_min_rows = index_min_rows
         self.debounce = debounce
+        self.max_delay = max_delay
+        self._last_write = 0.0
         self.size_ttl = size_ttl
         self._info: StoreInfo | None = None  # set by init / check, which come first
         self._index_ready = False
@@ -107,11 +110,15 @@ class HybridBackend:
 
     def _schedule(self, agent_ids: set[str]) -> None:
         self._dirty |= agent_ids
+        self._last_write = time.monotonic()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._copy_dirty())
 
     async def _copy_dirty(self) -> None:
-        await asyncio.sleep(self.debounce)
+        deadline = time.monotonic() + self.max_delay
+        while (quiet := time.monotonic() - self._last_write) < self.debounce and (
+                time.monotonic() < deadline):
+            await asyncio.sleep(self.debounce - quiet)
         while self._dirty:
             agents, self._dirty = self._dirty, set()
             for agent in sorted(agents):
