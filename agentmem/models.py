@@ -7,13 +7,13 @@ import math
 import uuid
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from .errors import InvalidInput
 
-__all__ = ["ChatTurn", "Memory", "MemoryHit", "MemoryStats", "MemoryType", "as_agent_id",
+__all__ = ["AgentId", "ChatTurn", "Memory", "MemoryHit", "MemoryStats", "MemoryType", "as_agent_id",
            "as_memory_type", "utcnow"]
 
 _MAX_ID_LEN = 256
@@ -46,6 +46,10 @@ def as_agent_id(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"agent_id must be a non-empty string, got {value!r}")
     return value
+
+
+AgentId = Annotated[str, AfterValidator(as_agent_id)]
+"""An agent id as a pydantic field type, checked like every call's ``agent_id``."""
 
 
 def _check_name(value: str, what: str) -> str:

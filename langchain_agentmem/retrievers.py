@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 
 from agentmem import MMR, HybridMemory, MemoryHit, MemoryType
 from agentmem.filters import parse_filter
+from agentmem.models import AgentId
 
 __all__ = ["AgentMemRetriever"]
 
@@ -46,7 +47,7 @@ class AgentMemRetriever(BaseRetriever):
     """
 
     memory: HybridMemory
-    agent_id: str
+    agent_id: AgentId
     memory_types: Sequence[MemoryType | str] | MemoryType | str | None = None
     """The memory types to search (kept as a list of ``MemoryType``); None for all of them."""
     k: int = Field(default=4, ge=1, le=10_000)
@@ -55,13 +56,6 @@ class AgentMemRetriever(BaseRetriever):
     mmr: MMR | None = None
     """Re-rank ``mmr.fetch_k`` candidates for diversity (maximal marginal relevance)."""
     score_key: str | None = "score"
-
-    @field_validator("agent_id")
-    @classmethod
-    def _agent(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("agent_id must be a non-empty string")
-        return v
 
     @field_validator("memory_types")
     @classmethod

@@ -48,10 +48,11 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock
 from llama_index.core.llms import LLM
 from llama_index.core.memory.memory import BaseMemoryBlock
 from llama_index.core.utils import get_tokenizer
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from agentmem import HybridMemory, MemoryHit, MemoryType
 from agentmem import Memory as StoredMemory
+from agentmem.models import AgentId
 
 __all__ = [
     "EXTRACT_FACTS_PROMPT",
@@ -201,7 +202,7 @@ class _AgentMemBlock(BaseMemoryBlock[str]):
     memory_type: ClassVar[MemoryType]
 
     memory: HybridMemory = Field(exclude=True, description="The agentmem store.")
-    agent_id: str = Field(description="The agent whose memories are read and written.")
+    agent_id: AgentId = Field(description="The agent whose memories are read and written.")
     k: int = Field(default=5, ge=1, le=100, description="How many memories to inject at most.")
     user_id: str | None = Field(
         default=None, description="When set, written memories carry it and recall only "
@@ -220,13 +221,6 @@ class _AgentMemBlock(BaseMemoryBlock[str]):
     importance: float = Field(default=0.5, ge=0.0, le=1.0,
                               description="Importance of the memories this block writes.")
     tokenizer_fn: Callable[[str], list[Any]] = Field(default_factory=get_tokenizer, exclude=True)
-
-    @field_validator("agent_id")
-    @classmethod
-    def _agent(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("agent_id must be a non-empty string")
-        return v
 
     # -- reading ----------------------------------------------------------------------------
 
