@@ -11,7 +11,7 @@ from ..errors import DimensionMismatch, InvalidInput
 __all__ = ["as_matrix"]
 
 
-def as_matrix(vectors: Sequence[Sequence[float]] | np.ndarray, dimension: int | None,
+def as_matrix(vectors: Sequence[Sequence[float] | np.ndarray] | np.ndarray, dimension: int | None,
               what: str = "vector") -> np.ndarray:
     """``vectors`` as an (n, dimension) float32 array; raises on ragged, wrong-size or
     non-finite input, naming ``what``."""

@@ -33,7 +33,7 @@ __all__ = [
     "Vectors",
 ]
 
-Vector = Sequence[float]
+Vector = Sequence[float] | np.ndarray  # one embedding; numpy arrays are taken as they are
 Vectors = Sequence[Vector] | np.ndarray  # a batch; backends take a float32 matrix as it is
 Mode = Literal["chroma", "pgvector", "hybrid"]
 IndexWriter = Callable[[list[Memory], list[list[float]]], Awaitable[None]]

@@ -12,10 +12,11 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._runner import shared_runner
 from ..backends.base import StoreInfo
 from ..backends.postgres import AnnIndex, PostgresBackend
 from ..embeddings import embedder_from_spec
@@ -24,7 +25,10 @@ from ..factory import postgres_from_settings
 from ..models import MemoryType
 from ..settings import AgentMemSettings
 
-__all__ = ["AgentReport", "OptimizeReport", "optimize", "optimize_configured"]
+if TYPE_CHECKING:
+    from ..memory import HybridMemory
+
+__all__ = ["AgentReport", "OptimizeReport", "optimize", "optimize_configured", "optimize_memory"]
 
 EF_CHOICES = (10, 20, 40, 80, 160, 320, 640)
 K = 10
@@ -149,3 +153,14 @@ async def optimize_configured(settings: AgentMemSettings, *, apply: bool = False
         return await optimize(backend, apply=apply or embedded, **options)
     finally:
         await backend.close()
+
+
+def optimize_memory(memory: HybridMemory, **options: Any) -> OptimizeReport:
+    """:func:`optimize` on the PostgreSQL of an open memory (pgvector or hybrid mode), blocking."""
+    backend = getattr(memory.backend, "primary", memory.backend)
+    if not isinstance(backend, PostgresBackend):
+        raise ConfigError(f"optimize tunes PostgreSQL's ANN indexes; this memory is in "
+                          f"{memory.mode} mode")
+    runner = shared_runner()
+    runner.run(memory.backend.check(memory.info))
+    return runner.run(optimize(backend, **options))

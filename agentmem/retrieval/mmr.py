@@ -34,7 +34,7 @@ def _unit_rows(m: np.ndarray) -> np.ndarray:
     return m / np.where(norms == 0, 1.0, norms)
 
 
-def mmr_select(query: Sequence[float], candidates: Sequence[Sequence[float]], k: int,
+def mmr_select(query: Sequence[float] | np.ndarray, candidates: Sequence[Sequence[float]], k: int,
                lambda_mult: float) -> list[int]:
     """Indices of ``k`` candidates chosen greedily by maximal marginal relevance (cosine)."""
     if not candidates or k < 1:
