@@ -197,3 +197,36 @@ async def test_scoped_recall_is_complete(crowded, search: str) -> None:  # type:
     # The ANN path is approximate by nature but must stay close to exact.
     assert np.mean(overlap) >= (1.0 if search == "exact" else 0.9)
     await memory.aclose()
+
+
+async def test_a_schema_1_store_migrates_without_losing_a_row(new_database) -> None:  # type: ignore[no-untyped-def]
+    """Schema 2 drops the shared HNSW index and turns the needs_index flag into the queue."""
+    import psycopg
+
+    from agentmem.backends import _pg_schema as schema
+
+    url, info = new_database(), StoreInfo("hashing-v1", 4)
+    with psycopg.connect(url, autocommit=True) as conn:  # a store as agentmem 0.1 left it
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        for stmt in schema.migration_statements(1, 4):
+            conn.execute(stmt)
+        conn.execute("CREATE TABLE agentmem_migrations (version int PRIMARY KEY,"
+                     " applied_at timestamptz NOT NULL DEFAULT now())")
+        conn.execute("INSERT INTO agentmem_migrations (version) VALUES (1)")
+        conn.execute("INSERT INTO agentmem_meta VALUES ('model_id', 'hashing-v1'), ('dimension', '4')")
+        for i, pending in enumerate([True, False, True]):
+            conn.execute(
+                "INSERT INTO agentmem_memories (agent_id, id, memory_type, content, embedding,"
+                " importance, created_at, updated_at, needs_index) VALUES ('a', %s, 'episodic',"
+                " %s, '[1,0,0,0]', 0.5, now(), now(), %s)", [f"m{i}", f"memory {i}", pending])
+    backend = PostgresBackend(url)
+    with pytest.raises(ConfigError, match="schema version 1"):
+        await backend.check(info)
+    await backend.init(info)
+    assert [m.id for m in await backend.list_memories("a", memory_types=list(MemoryType))] == [
+        "m0", "m1", "m2"]
+    assert await backend.pending_count("a") == 2  # the two rows Chroma never had
+    facts = await backend.describe()
+    assert "agentmem_memories_embedding_idx" not in facts["indexes"]
+    assert facts["schema_version"] == SCHEMA_VERSION == 2
+    await backend.close()
