@@ -10,6 +10,7 @@ from agentmem import (
     Memory,
     MemoryType,
     PostgresBackend,
+    PostgresConfig,
 )
 from agentmem.backends.base import StoreInfo
 from tests.conftest import DIM
@@ -110,4 +111,24 @@ async def test_a_small_agent_is_recalled_from_postgres(
     hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
     await _write_unqueued(pg_url, memory, hidden)
     assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, k=3)}
+    memory.close()
+
+
+async def test_a_large_agent_with_its_own_ann_index_is_recalled_from_postgres(
+        pg_url: str, own_chroma: ChromaServer, agent_id: str) -> None:
+    primary = PostgresBackend(PostgresConfig(pg_url, ann_refresh_seconds=0))  # sees new indexes
+    memory = HybridMemory(embedder=HashingEmbedder(DIM), backend=HybridBackend(
+        primary, ChromaBackend(own_chroma.url), index_min_rows=2))
+    memory.init()
+    for topic in ("whales", "cats", "owls"):
+        memory.remember(f"indexed fact about {topic}", agent_id)
+    memory.flush_index()
+    hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
+    await _write_unqueued(pg_url, memory, hidden)
+    assert hidden.id not in {h.memory.id for h in memory.recall("whales", agent_id, k=4)}
+    pg = PostgresBackend(pg_url)  # e.g. `agentmem optimize` in another process
+    await pg.check(memory.info)
+    await pg.build_ann(agent_id)
+    await pg.close()
+    assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, k=4)}
     memory.close()

@@ -6,11 +6,11 @@ copies queued rows to the index (or drops deleted ones) and unqueues them, coale
 burst of writes into a few large batches. If the index is down, entries stay queued, a
 warning is logged, and :meth:`reindex` or the next successful copy heals it.
 
-Recall goes to the complete path that is cheaper: the primary's exact plan for an agent
-smaller than ``index_min_rows``, else the index when it holds everything of that agent
-(nothing queued), else the primary again. The index stores each memory exactly as the
-primary had it, and deletions are queued like writes, so "nothing queued" means the
-index answer needs no second read.
+Recall goes to the complete path that is cheaper: the primary for an agent smaller than
+``index_min_rows`` or one the primary has an ANN index for (``agentmem optimize``), else
+the index when it holds everything of that agent (nothing queued), else the primary
+again. The index stores each memory exactly as the primary had it, and deletions are
+queued like writes, so "nothing queued" means the index answer needs no second read.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ log = logging.getLogger("agentmem")
 
 class Primary(Backend, IndexSource, LexicalSearch, VectorScan, Protocol):
     """What the hybrid backend needs of its source of truth."""
+
+    async def has_ann(self, agent_id: str) -> bool:
+        """Whether the primary has an ANN index of its own for this agent."""
+        ...
 
 
 class Index(Backend, Protocol):
@@ -173,7 +177,8 @@ class HybridBackend:
     async def query(self, agent_id: str, vector: Vector, *, k: int,
                     memory_types: Sequence[MemoryType], where: FilterNode | None = None,
                     with_vectors: bool = False) -> list[MemoryHit]:
-        if await self._agent_size(agent_id) >= self.index_min_rows:
+        if (await self._agent_size(agent_id) >= self.index_min_rows
+                and not await self.primary.has_ann(agent_id)):
             hits = await self._query_index(agent_id, vector, k, memory_types, where,
                                            with_vectors)
             if hits is not None:

@@ -608,6 +608,10 @@ class PostgresBackend:
                                  [min_rows])
         return {r["agent_id"]: int(r["n"]) for r in rows}
 
+    async def has_ann(self, agent_id: str) -> bool:
+        """Whether recall for this agent can use an ANN index of its own."""
+        return await self._ann_for(agent_id) is not None
+
     async def ann_indexes(self) -> dict[str, AnnIndex]:
         """The per-agent ANN indexes that exist, read now."""
         self._ann_read_at = float("-inf")
@@ -722,12 +726,14 @@ class PostgresBackend:
         return int(rows[0]["n"]), int(rows[0]["s"])
 
 
+# The query vector always goes binary (%b): pgvector's text form of a 384-d vector takes
+# ~0.45 ms to build, the binary one ~3 µs.
 _RECALL = {
-    "exact": "SELECT {cols}, embedding <=> %s AS distance FROM agentmem_memories"
+    "exact": "SELECT {cols}, embedding <=> %b AS distance FROM agentmem_memories"
              " WHERE {scope} ORDER BY distance, id LIMIT %s",
-    "ann": "SELECT {cols}, embedding <=> %s AS distance FROM agentmem_memories"
-           " WHERE {scope} ORDER BY embedding <=> %s LIMIT %s",
-    "fenced": "WITH d AS MATERIALIZED (SELECT id, embedding <=> %s AS distance"
+    "ann": "SELECT {cols}, embedding <=> %b AS distance FROM agentmem_memories"
+           " WHERE {scope} ORDER BY embedding <=> %b LIMIT %s",
+    "fenced": "WITH d AS MATERIALIZED (SELECT id, embedding <=> %b AS distance"
               " FROM agentmem_memories WHERE {scope})"
               " SELECT {mcols}, d.distance FROM (SELECT * FROM d ORDER BY distance, id"
               " LIMIT %s) d JOIN agentmem_memories m ON m.agent_id = %s AND m.id = d.id"

@@ -45,21 +45,23 @@ class _AgentMem:
 
     def build_index(self) -> dict[str, float]:
         """What a user runs after a bulk load: ``optimize`` (an ANN index for each agent of
-        10,000 memories or more) in pgvector mode, the Chroma copy in hybrid mode."""
+        10,000 memories or more) in pgvector and hybrid mode, and in hybrid mode waiting
+        for the Chroma copy."""
         import time
 
-        start = time.perf_counter()
-        if self.mode == "pgvector":
+        steps: dict[str, float] = {}
+        if self.mode in ("pgvector", "hybrid"):
             from agentmem.ops.optimize import optimize_memory
 
+            start = time.perf_counter()
             report = optimize_memory(self.memory, apply=True)
-            if not any(a.action != "keep" for a in report.agents):
-                return {}
-            return {"optimize": time.perf_counter() - start}
+            if any(a.action != "keep" for a in report.agents):
+                steps["optimize"] = time.perf_counter() - start
         if self.mode == "hybrid":
+            start = time.perf_counter()
             self.memory.flush_index()
-            return {"chroma-copy": time.perf_counter() - start}
-        return {}
+            steps["chroma-copy"] = time.perf_counter() - start
+        return steps
 
     def query(self, agent: str, vec: npt.NDArray[np.float32], k: int) -> list[str]:
         return [h.memory.id for h in self.memory.recall_by_vector(vec, agent, k=k)]

@@ -30,10 +30,10 @@ from . import Batch, Env, QueryFn
 __all__ = ["EXACT_SQL", "HNSW_SQL", "RawPostgresSystem"]
 
 EXACT_SQL = ("WITH scoped AS MATERIALIZED ("
-             "SELECT id, embedding <=> %(q)s AS distance FROM items WHERE agent_id = %(agent)s)"
+             "SELECT id, embedding <=> %(q)b AS distance FROM items WHERE agent_id = %(agent)s)"
              " SELECT id, distance FROM scoped ORDER BY distance LIMIT %(k)s")
-HNSW_SQL = ("SELECT id, embedding <=> %(q)s AS distance FROM items"
-            " ORDER BY embedding <=> %(q)s LIMIT %(k)s")
+HNSW_SQL = ("SELECT id, embedding <=> %(q)b AS distance FROM items"
+            " ORDER BY embedding <=> %(q)b LIMIT %(k)s")
 _VECTOR_LITERAL = re.compile(r"'\[[^\]]*\]'")  # the sample query vector, in EXPLAIN output
 INDEXES = {
     "btree_agent_id": "CREATE INDEX items_agent_idx ON items (agent_id)",
