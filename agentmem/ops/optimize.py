@@ -98,8 +98,12 @@ async def _measure(backend: PostgresBackend, agent_id: str, queries: np.ndarray,
 
 async def optimize(backend: PostgresBackend, *, apply: bool = False, agent_id: str | None = None,
                    min_rows: int = 10_000, m: int = 16, ef_construction: int = 64,
-                   target_recall: float = 0.99, probes: int = 30) -> OptimizeReport:
-    """Report (and with ``apply``, build) the ANN indexes of large agents; see the module."""
+                   target_recall: float = 0.99, probes: int = 100) -> OptimizeReport:
+    """Report (and with ``apply``, build) the ANN indexes of large agents; see the module.
+
+    ``probes`` queries per agent: with 30, a measured 0.99 was 0.98 on other queries of
+    the same data (sampling error of about ±0.6%); 100 bring that to about ±0.3%.
+    """
     if not 0.0 < target_recall <= 1.0:
         raise InvalidInput(f"target_recall must be in (0, 1], got {target_recall!r}")
     sizes = await backend.agent_sizes(0 if agent_id else min_rows)
