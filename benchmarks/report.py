@@ -131,6 +131,9 @@ def build_ratios(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if scenario == "agents":
             add("one-agent recall p50: agentmem-pgvector / best raw SQL (psycopg-exact)", cell,
                 get("agentmem-pgvector"), get("psycopg-exact"), "p50_ms")
+            add("one-agent recall p50: agentmem-pgvector / raw SQL returning the text too "
+                "(psycopg-exact-rows)", cell, get("agentmem-pgvector"), get("psycopg-exact-rows"),
+                "p50_ms")
         else:
             hnsw = [e for e in entries if e["cell"] == key and e["system"].startswith("psycopg-hnsw")
                     and e["p50_ms"] is not None and e["recall_at_k"] is not None]

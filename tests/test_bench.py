@@ -176,7 +176,7 @@ def test_quick_run_writes_json_markdown_and_plots(tmp_path: Path) -> None:
         by_system.setdefault(str(e["system"]), []).append(e)
     expected = {"agentmem-pgvector", "agentmem-chroma", "agentmem-hybrid", "langchain-agentmem",
                 "langchain-agentmem/core", "pgvectorstore", "langchain-chroma", "chromadb",
-                "psycopg-exact", "psycopg-hnsw-ef40", "psycopg-hnsw-ef100", "psycopg-hnsw-ef200",
+                "psycopg-exact", "psycopg-exact-rows", "psycopg-hnsw-ef40", "psycopg-hnsw-ef100", "psycopg-hnsw-ef200",
                 "numpy-exact"}
     assert expected <= set(by_system)
     for system, entries in by_system.items():
@@ -187,7 +187,7 @@ def test_quick_run_writes_json_markdown_and_plots(tmp_path: Path) -> None:
             assert isinstance(e["p50_ms"], float) and e["p50_ms"] > 0, system
             assert isinstance(e["rss_peak_mb"], float) and e["rss_peak_mb"] > 0, system
     # exact systems find the truth (up to float32 near-ties)
-    for system in ("numpy-exact", "psycopg-exact", "agentmem-pgvector"):
+    for system in ("numpy-exact", "psycopg-exact", "psycopg-exact-rows", "agentmem-pgvector"):
         assert all(e["recall_at_k"] >= 0.99 for e in by_system[system]), system
     for system in ("agentmem-pgvector", "pgvectorstore", "chromadb", "psycopg-exact"):
         assert all(isinstance(e["ingest_items_per_s"], float) for e in by_system[system])

@@ -8,6 +8,9 @@
 * ``psycopg-exact``: one agent's exact top-k. The agent's rows come from the B-tree and
   are sorted by distance inside a MATERIALIZED CTE, which fences the ORDER BY off from the
   HNSW index (whose post-filtering would return too few rows for a selective agent).
+* ``psycopg-exact-rows``: the same plan returning each row's text as well (``id, content,
+  distance``), the least a caller that uses the memories fetches; agentmem returns all of
+  a memory's columns, so this is the fairer floor for its recall, reported beside the other.
 * ``psycopg-hnsw-efN`` (single-agent scenario only): plain HNSW ``ORDER BY embedding <=> q
   LIMIT k`` over the whole table (it is all the one agent's) at ``hnsw.ef_search`` N, each
   on its own connection with the setting made once.
@@ -27,11 +30,16 @@ import numpy.typing as npt
 from ..data import DIM
 from . import Batch, Env, QueryFn
 
-__all__ = ["EXACT_SQL", "HNSW_SQL", "RawPostgresSystem"]
+__all__ = ["EXACT_ROWS_SQL", "EXACT_SQL", "HNSW_SQL", "RawPostgresSystem"]
 
 EXACT_SQL = ("WITH scoped AS MATERIALIZED ("
              "SELECT id, embedding <=> %(q)b AS distance FROM items WHERE agent_id = %(agent)s)"
              " SELECT id, distance FROM scoped ORDER BY distance LIMIT %(k)s")
+EXACT_ROWS_SQL = ("WITH scoped AS MATERIALIZED ("
+                  "SELECT id, embedding <=> %(q)b AS distance FROM items WHERE agent_id = %(agent)s)"
+                  " SELECT i.id, i.content, s.distance FROM (SELECT * FROM scoped ORDER BY"
+                  " distance LIMIT %(k)s) s JOIN items i ON i.agent_id = %(agent)s AND i.id = s.id"
+                  " ORDER BY s.distance")
 HNSW_SQL = ("SELECT id, embedding <=> %(q)b AS distance FROM items"
             " ORDER BY embedding <=> %(q)b LIMIT %(k)s")
 _VECTOR_LITERAL = re.compile(r"'\[[^\]]*\]'")  # the sample query vector, in EXPLAIN output
@@ -84,6 +92,10 @@ class RawPostgresSystem:
         rows = self.conn.execute(EXACT_SQL, {"q": vec, "agent": agent, "k": k}).fetchall()
         return [r[0] for r in rows]
 
+    def exact_rows(self, agent: str, vec: npt.NDArray[np.float32], k: int) -> list[str]:
+        rows = self.conn.execute(EXACT_ROWS_SQL, {"q": vec, "agent": agent, "k": k}).fetchall()
+        return [r[0] for r in rows]
+
     def _hnsw(self, ef: int) -> QueryFn:
         conn = self._ef_conns[ef] = _connect(self.env.pg_url)
         conn.execute(f"SET hnsw.ef_search = {int(ef)}")
@@ -97,6 +109,7 @@ class RawPostgresSystem:
         out: dict[str, QueryFn] = {}
         if "psycopg-exact" in self.env.paths:
             out["psycopg-exact"] = self.exact
+            out["psycopg-exact-rows"] = self.exact_rows
         if "psycopg-hnsw" in self.env.paths and self.env.scenario == "single":
             for ef in self.env.ef_search:
                 out[f"psycopg-hnsw-ef{ef}"] = self._hnsw(ef)
@@ -107,6 +120,7 @@ class RawPostgresSystem:
         agent = str(self.env.extra.get("agents", ["agent-000"])[0])
         plans = {}
         for name, sql, conn in [("psycopg-exact", EXACT_SQL, self.conn),
+                                ("psycopg-exact-rows", EXACT_ROWS_SQL, self.conn),
                                 *[(f"psycopg-hnsw-ef{ef}", HNSW_SQL, c)
                                   for ef, c in self._ef_conns.items()]]:
             rows = conn.execute(f"EXPLAIN (COSTS OFF) {sql}", {"q": q, "agent": agent, "k": 10})
