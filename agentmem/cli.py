@@ -1,4 +1,4 @@
-"""The ``agentmem`` command: demo, doctor, migrate, stats, reindex, optimize, import."""
+"""The ``agentmem`` command: demo, doctor, migrate, stats, reindex, optimize, import, bench."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -358,3 +359,75 @@ def demo() -> None:
 
     with _memory() as memory:
         run_demo(memory, console)
+
+
+# -- bench ----------------------------------------------------------------------------
+
+bench_app = typer.Typer(help="Retrieval benchmarks on public data sets.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+MINILM = "sentence-transformers:all-MiniLM-L6-v2"
+
+
+@bench_app.command("locomo")
+def bench_locomo(
+    data: str = typer.Option(..., "--data", help="A LoCoMo JSON file (e.g. locomo10.json)."),
+    k: str = typer.Option("1,5,10,20", "--k", help="Comma-separated cut-offs."),
+    embeddings: str = typer.Option(MINILM, "--embeddings", help="Embeddings spec."),
+    lexical_weight: float | None = typer.Option(
+        None, "--lexical-weight", help="Override recall's fusion weight (0 dense, 1 lexical)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Turn- and session-level evidence recall@k of ``recall`` on LoCoMo, default settings.
+
+    Runs on a fresh embedded store in a temporary directory (removed at exit), whatever
+    AGENTMEM_* says, so nothing of yours is read or written.
+    """
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    from rich.progress import Progress
+
+    from .evaluation import locomo
+
+    try:
+        ks = [int(x) for x in k.split(",") if x.strip()]
+        conversations = locomo.load(data)
+    except ValueError as exc:
+        raise _fail(exc, 2) from exc
+    home = Path(tempfile.mkdtemp(prefix=f"agentmem-locomo-{os.getpid()}-"))
+    atexit.register(shutil.rmtree, home, True)  # runs after the embedded server has stopped
+    try:
+        memory = HybridMemory.from_settings(load_settings(
+            home=home, embeddings=embeddings, postgres_url=None, chroma_url=None, mode=None))
+    except (AgentMemError, ImportError) as exc:
+        raise _fail(exc, 2) from exc
+    total = sum(len(c.questions) for c in conversations)
+    try:
+        with Progress(console=console, transient=True, disable=as_json) as bar:
+            task = bar.add_task("asking", total=total)
+            report = locomo.run(memory, conversations, ks,
+                                progress=lambda n: bar.advance(task, n),
+                                lexical_weight=lexical_weight)
+    except AgentMemError as exc:
+        raise _fail(exc) from exc
+    finally:
+        memory.close()
+    if as_json:
+        typer.echo(json.dumps(report.as_json()))
+        return
+    for title, overall, rows in (("turn-level evidence recall@k (%)", report.turn, report.by_category),
+                                 ("session-level recall@k (%)", report.session,
+                                  report.session_by_category)):
+        table = Table(title=f"{title}, {report.questions} questions")
+        table.add_column("category")
+        for cut in report.ks:
+            table.add_column(f"R@{cut}", justify="right")
+        for name, values in [*rows.items(), ("overall", overall)]:
+            table.add_row(name, *[f"{values[cut]:.1f}" for cut in report.ks])
+        console.print(table)
+
+
+if __name__ == "__main__":  # python -m agentmem.cli
+    app()
