@@ -26,6 +26,7 @@ from .errors import ConfigError, InvalidInput, NotFound
 from .factory import backend_from_settings, compose
 from .models import Memory, MemoryHit, MemoryStats, MemoryType, as_agent_id, utcnow
 from .retrieval import MMR, RecallRequest, run_recall
+from .retrieval.pipeline import lexical_weight_for
 from .settings import AgentMemSettings, load_settings
 
 if TYPE_CHECKING:
@@ -205,13 +206,16 @@ class HybridMemory(ConversationHistory):
 
     async def _recall(self, query: str | None, vector: Vector | None, agent_id: str,
                       memory_types: MemoryTypes, k: int, filter: Mapping[str, Any] | None,
-                      mmr: MMR | None, lexical_weight: float,
+                      mmr: MMR | None, lexical_weight: float | None,
                       lexical_query: str | None) -> list[MemoryHit]:
         agent, types, where = check.scope(agent_id, memory_types, filter)
-        k, lexical_weight = check.top_k(k), check.weight(lexical_weight, "lexical_weight")
-        lexical_query = lexical_query or query
-        if lexical_weight and (not lexical_query or mmr is not None):
-            raise InvalidInput("lexical_weight needs a query text and cannot be combined with mmr")
+        k, lexical_query = check.top_k(k), lexical_query or query
+        if lexical_weight is not None:
+            lexical_weight = check.weight(lexical_weight, "lexical_weight")
+            if lexical_weight and (not lexical_query or mmr is not None):
+                raise InvalidInput("lexical_weight needs a query text and cannot be combined "
+                                   "with mmr")
+        lexical_weight = lexical_weight_for(self.backend, lexical_weight, lexical_query, mmr)
         if vector is None:
             vector = await self.embedder.aembed_query(check.query_text(query, "recall"))
         check.query_vector(vector, self.embedder)
@@ -222,13 +226,15 @@ class HybridMemory(ConversationHistory):
     @on_loop
     async def arecall(self, query: str, agent_id: str, *, memory_types: MemoryTypes = None,
                       k: int = 5, filter: Mapping[str, Any] | None = None,
-                      mmr: MMR | None = None, lexical_weight: float = 0.0) -> list[MemoryHit]:
-        """The ``k`` memories of ``agent_id`` closest to ``query``, best first.
+                      mmr: MMR | None = None, lexical_weight: float | None = None
+                      ) -> list[MemoryHit]:
+        """The ``k`` memories of ``agent_id`` most relevant to ``query``, best first.
 
-        With ``mmr``, ``fetch_k`` nearest are re-ranked for diversity (maximal marginal
-        relevance). With ``lexical_weight`` > 0, dense and lexical (:meth:`search_text`)
-        rankings are merged by weighted reciprocal rank fusion; each hit keeps the score of
-        the search that found it.
+        By default dense and lexical (:meth:`search_text`) results are fused, the lexical
+        share ``DEFAULT_LEXICAL_WEIGHT`` (see :mod:`agentmem.retrieval.fusion`); each hit's
+        score is then the fused one, in [0, 1], descending. ``lexical_weight=0`` is dense
+        only (scores are cosine similarities). With ``mmr``, ``fetch_k`` nearest are
+        re-ranked for diversity (maximal marginal relevance), dense only.
         """
         return await self._recall(query, None, agent_id, memory_types, k, filter, mmr,
                                   lexical_weight, None)
@@ -240,9 +246,9 @@ class HybridMemory(ConversationHistory):
                                 memory_types: MemoryTypes = None, k: int = 5,
                                 filter: Mapping[str, Any] | None = None, mmr: MMR | None = None,
                                 lexical_query: str | None = None,
-                                lexical_weight: float = 0.0) -> list[MemoryHit]:
-        """Like :meth:`recall` with a ready query vector; fusion takes its words from
-        ``lexical_query``."""
+                                lexical_weight: float | None = None) -> list[MemoryHit]:
+        """Like :meth:`recall` with a ready query vector: dense only, unless
+        ``lexical_query`` gives words to fuse with."""
         return await self._recall(None, vector, agent_id, memory_types, k, filter, mmr,
                                   lexical_weight, lexical_query)
 

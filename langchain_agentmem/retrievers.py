@@ -54,6 +54,8 @@ class AgentMemRetriever(BaseRetriever):
     filter: dict[str, Any] | None = None
     """A filter in agentmem's language (``{"topic": "ml"}``, ``{"importance": {"$gte": .7}}``)."""
     mmr: MMR | None = None
+    lexical_weight: float | None = Field(default=None, ge=0.0, le=1.0)
+    """The BM25 share of the fused recall; ``None`` is agentmem's default, 0 dense only."""
     """Re-rank ``mmr.fetch_k`` candidates for diversity (maximal marginal relevance)."""
     score_key: str | None = "score"
 
@@ -77,7 +79,7 @@ class AgentMemRetriever(BaseRetriever):
     def _recall_args(self, k: int | None, filter: Mapping[str, Any] | None | _Unset,
                      memory_types: Any, mmr: MMR | None | _Unset,
                      kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = set(kwargs) - {"verbose"}  # invoke() passes verbose= on to us too
+        unknown = set(kwargs) - {"verbose", "lexical_weight"}  # invoke() passes verbose= on to us too
         if unknown:
             raise TypeError(f"AgentMemRetriever got unexpected arguments: "
                             f"{', '.join(sorted(unknown))}")
@@ -87,6 +89,7 @@ class AgentMemRetriever(BaseRetriever):
             "filter": self.filter if filter is _UNSET else filter,
             "memory_types": self.memory_types if memory_types is _UNSET else memory_types,
             "mmr": self.mmr if mmr is _UNSET else mmr,
+            "lexical_weight": kwargs.get("lexical_weight", self.lexical_weight),
         }
 
     def _documents(self, hits: Sequence[MemoryHit]) -> list[Document]:

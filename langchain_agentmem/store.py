@@ -314,7 +314,9 @@ class AgentMemStore(BaseStore):
     def _recall_args(self, op: SearchOp) -> dict[str, Any]:
         where = self._filter(op)
         where["$and"].append({INDEXED: True})
-        return dict(memory_types=[self.memory_type], k=op.offset + op.limit, filter=where)
+        # dense only: a LangGraph store's search scores are cosine similarities
+        return dict(memory_types=[self.memory_type], k=op.offset + op.limit, filter=where,
+                    lexical_weight=0.0)
 
     def _list_args(self, op: SearchOp) -> dict[str, Any]:
         return dict(memory_types=[self.memory_type], filter=self._filter(op), limit=op.limit,

@@ -88,14 +88,19 @@ class AgentMemVectorStore(VectorStore):
       $and $or``) over metadata keys and the columns ``importance``, ``created_at``, ….
     * ``delete()`` with neither ids nor filter deletes every memory in this store's scope
       (this agent, this memory type), as LangChain's ``delete(ids=None)`` contract says.
+    * Searches are dense by default, as a vector store's are. ``lexical_weight`` > 0
+      fuses agentmem's BM25 search into text queries (scores are then the fused ones, in
+      [0, 1]); ``None`` takes agentmem's default fusion.
     """
 
     def __init__(self, memory: HybridMemory, *, agent_id: str,
                  memory_type: MemoryType | str = MemoryType.SEMANTIC,
-                 embedding: Embeddings | None = None) -> None:
+                 embedding: Embeddings | None = None,
+                 lexical_weight: float | None = 0.0) -> None:
         if not isinstance(memory, HybridMemory):
             raise InvalidInput(f"memory must be a HybridMemory, got {type(memory).__name__}")
         self.memory_type = as_memory_type(memory_type)
+        self.lexical_weight = lexical_weight
         self.memory = memory
         self.agent_id = as_agent_id(agent_id)
         self._owns_memory = False
@@ -239,7 +244,8 @@ class AgentMemVectorStore(VectorStore):
                      method: str, mmr: MMR | None = None) -> dict[str, Any]:
         _no_extra(kwargs, method)
         return {"agent_id": self.agent_id, "memory_types": [self.memory_type], "k": k,
-                "filter": filter, "mmr": mmr}
+                "filter": filter, "mmr": mmr,
+                "lexical_weight": None if mmr is not None else self.lexical_weight}
 
     @staticmethod
     def _scored(hits: Sequence[MemoryHit]) -> list[tuple[Document, float]]:

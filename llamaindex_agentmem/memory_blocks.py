@@ -249,8 +249,10 @@ class _AgentMemBlock(BaseMemoryBlock[str]):
         query = self._query(messages)
         if not query:
             return ""
+        # dense: min_score is a cosine similarity
         hits = await self.memory.arecall(query, self.agent_id, memory_types=self.memory_type,
-                                         k=self.k, filter=self._filter(block_kwargs.get("session_id")))
+                                         k=self.k, filter=self._filter(block_kwargs.get("session_id")),
+                                         lexical_weight=0)
         if self.min_score is not None:
             hits = [h for h in hits if h.score >= self.min_score]
         items = [f"- {_indent(self.format_hit(h))}" for h in hits]

@@ -364,6 +364,7 @@ class AgentMemVectorStore(BasePydanticVectorStore):
                 return "recall_by_vector", {"vector": query.query_embedding,
                                             "lexical_query": text, **args}
             return "recall", {"query": text, **args}
+        args["lexical_weight"] = 0.0  # DEFAULT and MMR modes are dense, as LlamaIndex means them
         if mode == VectorStoreQueryMode.MMR:
             lambda_mult = query.mmr_threshold if query.mmr_threshold is not None else mmr_threshold
             if prefetch_k is not None and prefetch_factor is not None:

@@ -22,6 +22,8 @@ from agentmem import (
 from agentmem.backends.base import Backend, LexicalSearch, StoreInfo, VectorScan
 from agentmem.filters import parse_filter
 
+from .test_retrieval import BM25_TEXTS, reference_bm25
+
 DIM = 8
 INFO = StoreInfo("contract-model", DIM)
 ALL = list(MemoryType)
@@ -165,12 +167,30 @@ async def search_text_finds_shared_words(b: Backend, agent: str) -> None:
     assert [h.memory.id for h in hits] == ["m1"] and 0 < hits[0].score < 1
 
 
+async def search_text_scores_are_the_reference_bm25(b: Backend, agent: str) -> None:
+    """Both backends rank by the same analyzer and BM25 (tests/test_retrieval.py's reference);
+    another agent's rows are not part of the corpus."""
+    assert isinstance(b, LexicalSearch)
+    texts = BM25_TEXTS
+    await b.upsert([mem(agent, i).model_copy(update={"content": t}) for i, t in enumerate(texts)],
+                   [vec(i) for i in range(len(texts))])
+    await b.upsert([mem(f"{agent}-other", 0).model_copy(update={"content": "cat cat dog"})],
+                   [vec(0)])
+    for query in ("cat", "The dog sat", "self care bike", "zebra", "what is it"):
+        want = reference_bm25(query, texts)
+        hits = await b.search_text(agent, query, k=len(texts), memory_types=ALL)
+        expected = sorted((i for i, s in enumerate(want) if s > 0), key=lambda i: (-want[i], f"m{i}"))
+        assert [h.memory.id for h in hits] == [f"m{i}" for i in expected], query
+        assert [h.score for h in hits] == pytest.approx([want[i] for i in expected], rel=1e-6)
+
+
 CONTRACT: list[Callable[[Backend, str], Awaitable[None]]] = [
     upsert_then_get, upsert_is_idempotent_and_replaces, duplicate_ids_in_one_batch_keep_the_last,
     a_bad_batch_writes_nothing, query_is_nearest_first_scoped_and_never_short,
     expired_memories_are_never_returned, delete_by_ids_and_by_filter,
     list_is_oldest_first_and_pages, count_per_type, history_keeps_order_and_sessions,
     scan_yields_every_memory_with_its_vector, search_text_finds_shared_words,
+    search_text_scores_are_the_reference_bm25,
 ]
 
 

@@ -176,7 +176,8 @@ def test_quick_run_writes_json_markdown_and_plots(tmp_path: Path) -> None:
         by_system.setdefault(str(e["system"]), []).append(e)
     expected = {"agentmem-pgvector", "agentmem-chroma", "agentmem-hybrid", "langchain-agentmem",
                 "langchain-agentmem/core", "pgvectorstore", "langchain-chroma", "chromadb",
-                "psycopg-exact", "psycopg-exact-rows", "psycopg-hnsw-ef40", "psycopg-hnsw-ef100", "psycopg-hnsw-ef200",
+                "psycopg-exact", "psycopg-exact-rows", "psycopg-hnsw-ef40", "psycopg-hnsw-ef100",
+                "psycopg-hnsw-ef200",
                 "numpy-exact"}
     assert expected <= set(by_system)
     for system, entries in by_system.items():

@@ -92,14 +92,14 @@ async def test_a_large_agent_is_recalled_through_the_index_when_it_is_complete(
     hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
     await _write_unqueued(pg_url, memory, hidden)
     # Seeing the hidden row missing proves recall went through Chroma.
-    assert [h.memory.id for h in memory.recall("whales", agent_id, k=1)] == [m.id]
-    assert hidden.id not in {h.memory.id for h in memory.recall("whales", agent_id, k=3)}
+    assert [h.memory.id for h in memory.recall("whales", agent_id, lexical_weight=0, k=1)] == [m.id]
+    assert hidden.id not in {h.memory.id for h in memory.recall("whales", agent_id, lexical_weight=0, k=3)}
     memory.reindex(agent_id)
-    assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, k=3)}
+    assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, lexical_weight=0, k=3)}
     # While anything of the agent is queued, the index is not complete: PostgreSQL answers.
     own_chroma.stop()
     fresh = memory.remember("fresh fact about whales", agent_id)
-    assert fresh.id in {h.memory.id for h in memory.recall("whales", agent_id, k=4)}
+    assert fresh.id in {h.memory.id for h in memory.recall("whales", agent_id, lexical_weight=0, k=4)}
     memory.close()
 
 
@@ -110,7 +110,7 @@ async def test_a_small_agent_is_recalled_from_postgres(
     memory.flush_index()
     hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
     await _write_unqueued(pg_url, memory, hidden)
-    assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, k=3)}
+    assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, lexical_weight=0, k=3)}
     memory.close()
 
 
@@ -125,10 +125,10 @@ async def test_a_large_agent_with_its_own_ann_index_is_recalled_from_postgres(
     memory.flush_index()
     hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
     await _write_unqueued(pg_url, memory, hidden)
-    assert hidden.id not in {h.memory.id for h in memory.recall("whales", agent_id, k=4)}
+    assert hidden.id not in {h.memory.id for h in memory.recall("whales", agent_id, lexical_weight=0, k=4)}
     pg = PostgresBackend(pg_url)  # e.g. `agentmem optimize` in another process
     await pg.check(memory.info)
     await pg.build_ann(agent_id)
     await pg.close()
-    assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, k=4)}
+    assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, lexical_weight=0, k=4)}
     memory.close()

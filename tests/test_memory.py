@@ -258,6 +258,22 @@ def test_recall_fuses_lexical_and_dense(memory: HybridMemory, agent_id: str) -> 
         memory.recall("q", agent_id, lexical_weight=1.5)
 
 
+def test_default_recall_is_fused_prefix_stable_and_monotonic(memory: HybridMemory,
+                                                             agent_id: str) -> None:
+    """The defaults fuse BM25 in (a rare word wins), over a depth independent of k."""
+    code = memory.remember("error code XJ-4471 on checkout", agent_id)
+    memory.remember_many([Memory(content=f"checkout page error number {i} explained, part {i % 3}",
+                                 agent_id=agent_id) for i in range(30)])
+    dense = memory.recall("why did XJ-4471 happen", agent_id, k=30, lexical_weight=0)
+    fused = memory.recall("why did XJ-4471 happen", agent_id, k=30)
+    assert fused[0].memory.id == code.id and len(dense) == len(fused) == 30
+    scores = [h.score for h in fused]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    for k in (1, 5, 12):
+        assert [h.memory.id for h in memory.recall("why did XJ-4471 happen", agent_id, k=k)] == [
+            h.memory.id for h in fused[:k]]
+
+
 def test_replace_history_and_sessions(memory: HybridMemory, agent_id: str) -> None:
     from agentmem import ChatTurn
 

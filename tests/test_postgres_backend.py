@@ -200,7 +200,8 @@ async def test_scoped_recall_is_complete(crowded, search: str) -> None:  # type:
 
 
 async def test_a_schema_1_store_migrates_without_losing_a_row(new_database) -> None:  # type: ignore[no-untyped-def]
-    """Schema 2 drops the shared HNSW index and turns the needs_index flag into the queue."""
+    """Schema 2 drops the shared HNSW index and turns the needs_index flag into the queue;
+    schema 3 re-indexes existing text with agentmem's own analyzer."""
     import psycopg
 
     from agentmem.backends import _pg_schema as schema
@@ -218,7 +219,8 @@ async def test_a_schema_1_store_migrates_without_losing_a_row(new_database) -> N
             conn.execute(
                 "INSERT INTO agentmem_memories (agent_id, id, memory_type, content, embedding,"
                 " importance, created_at, updated_at, needs_index) VALUES ('a', %s, 'episodic',"
-                " %s, '[1,0,0,0]', 0.5, now(), now(), %s)", [f"m{i}", f"memory {i}", pending])
+                " %s, '[1,0,0,0]', 0.5, now(), now(), %s)",
+                [f"m{i}", ["whales singing", "cats sleep", "what is it"][i], pending])
     backend = PostgresBackend(url)
     with pytest.raises(ConfigError, match="schema version 1"):
         await backend.check(info)
@@ -228,5 +230,9 @@ async def test_a_schema_1_store_migrates_without_losing_a_row(new_database) -> N
     assert await backend.pending_count("a") == 2  # the two rows Chroma never had
     facts = await backend.describe()
     assert "agentmem_memories_embedding_idx" not in facts["indexes"]
-    assert facts["schema_version"] == SCHEMA_VERSION == 2
+    assert facts["schema_version"] == SCHEMA_VERSION == 3
+    assert "agentmem_memories_lexemes_idx" in facts["indexes"]
+    hits = await backend.search_text("a", "whale sings", k=5, memory_types=list(MemoryType))
+    assert [h.memory.id for h in hits] == ["m0"]  # stemmed: whales/whale, singing/sings
+    assert await backend.search_text("a", "what", k=5, memory_types=list(MemoryType)) == []
     await backend.close()

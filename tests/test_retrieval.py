@@ -7,8 +7,8 @@ import math
 import pytest
 
 from agentmem import MMR, InvalidInput
-from agentmem.retrieval import bm25_top, fuse_ranks, mmr_select
-from agentmem.retrieval.lexical import tokens
+from agentmem.retrieval import bm25_top, fuse_scores, mmr_select
+from agentmem.retrieval.lexical import analyze, tsvector_text
 
 
 def test_mmr_picks_relevant_then_diverse() -> None:
@@ -24,26 +24,33 @@ def test_mmr_picks_relevant_then_diverse() -> None:
 
 
 def reference_bm25(query: str, texts: list[str], k1: float = 1.2, b: float = 0.75) -> list[float]:
-    """Lucene's BM25, written out from its definition, squashed by s / (s + 1)."""
-    docs = [tokens(t) for t in texts]
-    avg = sum(map(len, docs)) / len(docs)
+    """Lucene's BM25, written out from its definition, squashed by s / (s + 1).
+
+    The corpus is the texts with any index term (one of only stopwords is not in it)."""
+    docs = [analyze(t) for t in texts]
+    corpus = [d for d in docs if d]
+    avg = sum(map(len, corpus)) / len(corpus)
     out = []
     for d in docs:
         s = 0.0
-        for term in set(tokens(query)):
-            df = sum(term in other for other in docs)
+        for term in set(analyze(query)):
+            df = sum(term in other for other in corpus)
             tf = d.count(term)
             if tf:
-                idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+                idf = math.log(1 + (len(corpus) - df + 0.5) / (df + 0.5))
                 s += idf * tf / (tf + k1 * (1 - b + b * len(d) / avg))
         out.append(s / (s + 1))
     return out
 
 
+BM25_TEXTS = ["the cat sat on the mat", "the dog sat", "the cat and the cat", "nothing here",
+              "a dog and a cat", "Cats are not cat", "I am", "self-care: biking, bikes",
+              "Is it 'self' care?"]
+
+
 def test_bm25_matches_the_reference_definition() -> None:
-    texts = ["the cat sat on the mat", "the dog sat", "the cat and the cat", "nothing here",
-             "a dog and a cat", "Cats are not cat"]
-    for query in ("cat", "the dog", "sat mat", "zebra", "cat dog the"):
+    texts = BM25_TEXTS
+    for query in ("cat", "the dog", "sat mat", "zebra", "cat dog the", "self-care biking"):
         want = reference_bm25(query, texts)
         got = dict(bm25_top(query, texts, k=len(texts)))
         assert set(got) == {i for i, s in enumerate(want) if s > 0}
@@ -63,8 +70,24 @@ def test_bm25_rewards_shared_and_rare_words() -> None:
     assert bm25_top("", texts, k=3) == [] and bm25_top("cat", [], k=3) == []
 
 
-def test_fuse_ranks_weights_each_list() -> None:
-    dense, lexical = ["a", "b", "c"], ["c", "d"]
-    assert fuse_ranks(dense, lexical, 0.0)[:3] == ["a", "b", "c"]
-    assert fuse_ranks(dense, lexical, 1.0)[:2] == ["c", "d"]
-    assert fuse_ranks(dense, lexical, 0.5)[0] == "c"  # found by both
+def test_fusion_blends_rescaled_scores_into_one_descending_score() -> None:
+    dense = [("a", 0.9), ("b", 0.8), ("c", 0.5)]
+    lexical = [("c", 0.6), ("d", 0.3)]
+    assert [k for k, _ in fuse_scores(dense, lexical, 0.0)][:3] == ["a", "b", "c"]
+    assert [k for k, _ in fuse_scores(dense, lexical, 1.0)][:2] == ["c", "d"]
+    fused = fuse_scores(dense, lexical, 0.5)
+    # dense: cosine clipped to [0, 1]; lexical: over the best (c 1.0, d 0.5)
+    assert dict(fused) == pytest.approx({"a": 0.45, "b": 0.4, "c": 0.75, "d": 0.25})
+    assert [k for k, _ in fused] == ["c", "a", "b", "d"]
+    assert [k for k, _ in fuse_scores([("b", 0.5), ("a", 0.5)], [], 0.2)] == ["a", "b"]  # ties by id
+    scores = [s for _, s in fused]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    assert fuse_scores([], [], 0.5) == [] and fuse_scores([("x", -0.2)], [], 0.3) == [("x", 0.0)]
+
+
+def test_analyzer_splits_stems_and_drops_function_words() -> None:
+    assert analyze("When did Caroline's self-care 'biking' trips happen?") == [
+        "carolin", "self", "care", "bike", "trip", "happen"]
+    assert analyze("What is it?") == [] and analyze("") == []
+    assert tsvector_text(analyze("cats sat, cat mat")) == "'cat':1,3 'sat':2 'mat':4"
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-__all__ = ["EXPECTED_INDEXES", "MIGRATIONS", "SCHEMA_VERSION", "migration_statements"]
+__all__ = ["BACKFILL", "EXPECTED_INDEXES", "MIGRATIONS", "SCHEMA_VERSION", "migration_statements"]
 
 MEMORIES = "agentmem_memories"
 TURNS = "agentmem_turns"
@@ -90,15 +90,29 @@ _V2 = [
     )""",
 ]
 
+# Version 3: lexical search on agentmem's own analyzer (agentmem.retrieval.lexical), the
+# same terms Chroma mode scores, instead of PostgreSQL's 'english' configuration; the term
+# count per row is BM25's document length. The backend fills both for existing rows right
+# after these statements (BACKFILL), inside the same transaction.
+_V3 = [
+    "DROP INDEX IF EXISTS agentmem_memories_tsv_idx",
+    "ALTER TABLE agentmem_memories DROP COLUMN content_tsv",
+    "ALTER TABLE agentmem_memories ADD COLUMN lexemes tsvector NOT NULL DEFAULT ''::tsvector,"
+    " ADD COLUMN lexeme_count int NOT NULL DEFAULT 0",
+    "CREATE INDEX agentmem_memories_lexemes_idx ON agentmem_memories USING gin (lexemes)",
+]
+
 # version -> statements; append new versions, never edit an applied one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3}
+# versions after whose statements the backend recomputes derived columns in Python
+BACKFILL: dict[int, str] = {3: "lexemes"}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 EXPECTED_INDEXES = (
     "agentmem_memories_pkey",
     "agentmem_memories_scope_idx",
     "agentmem_memories_metadata_idx",
-    "agentmem_memories_tsv_idx",
+    "agentmem_memories_lexemes_idx",
     "agentmem_index_queue_pkey",
     "agentmem_ann_indexes_pkey",
     "agentmem_turns_pkey",

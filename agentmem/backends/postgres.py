@@ -28,6 +28,7 @@ from typing import Any, Literal
 from ..errors import ConfigError, DimensionMismatch, InvalidInput
 from ..filters import And, Comparison, FilterNode, Or
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
+from ..retrieval.lexical import K1, B, analyze, tsvector_text
 from ..settings import redact_url
 from . import _pg_schema as schema
 from ._pg_errors import postgres_errors
@@ -38,7 +39,7 @@ try:
     import psycopg
     from pgvector.psycopg import register_vector_async
     from psycopg import sql
-    from psycopg.rows import dict_row
+    from psycopg.rows import dict_row, tuple_row
     from psycopg.types.json import Jsonb
     from psycopg_pool import AsyncConnectionPool
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -56,23 +57,26 @@ _M_COLUMNS = ", ".join(f"m.{c}" for c in _COLUMN_NAMES)  # the same, of the tabl
 _STAGE_COLUMNS = (
     "ord bigint, agent_id text, id text, memory_type text, content text, user_id text,"
     " session_id text, importance double precision, metadata jsonb, source_ids text[],"
-    " created_at timestamptz, updated_at timestamptz, expires_at timestamptz, embedding vector"
+    " created_at timestamptz, updated_at timestamptz, expires_at timestamptz, embedding vector,"
+    " lexemes text, lexeme_count int"
 )
 _STAGE_TYPES = ["int8", "text", "text", "text", "text", "text", "text", "float8", "jsonb",
-                "text[]", "timestamptz", "timestamptz", "timestamptz", "vector"]
+                "text[]", "timestamptz", "timestamptz", "timestamptz", "vector", "text", "int4"]
 _STAGE = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS agentmem_stage (" + _STAGE_COLUMNS
                  + ") ON COMMIT DELETE ROWS")
-_COPY = sql.SQL("COPY agentmem_stage (ord, " + _COLUMNS + ", embedding) FROM STDIN (FORMAT BINARY)")
+_COPY = sql.SQL("COPY agentmem_stage (ord, " + _COLUMNS + ", embedding, lexemes, lexeme_count)"
+                " FROM STDIN (FORMAT BINARY)")
 _MERGE = sql.SQL(
-    f"INSERT INTO agentmem_memories ({_COLUMNS}, embedding)"
-    f" SELECT {_COLUMNS}, embedding FROM agentmem_stage"
+    f"INSERT INTO agentmem_memories ({_COLUMNS}, embedding, lexemes, lexeme_count)"
+    f" SELECT {_COLUMNS}, embedding, lexemes::tsvector, lexeme_count FROM agentmem_stage"
     " ON CONFLICT (agent_id, id) DO UPDATE SET"
     " memory_type = EXCLUDED.memory_type, content = EXCLUDED.content,"
     " user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,"
     " importance = EXCLUDED.importance, metadata = EXCLUDED.metadata,"
     " source_ids = EXCLUDED.source_ids, created_at = EXCLUDED.created_at,"
     " updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at,"
-    " embedding = EXCLUDED.embedding"
+    " embedding = EXCLUDED.embedding, lexemes = EXCLUDED.lexemes,"
+    " lexeme_count = EXCLUDED.lexeme_count"
 )
 # A new seq on every enqueue: a drain removes only the entries it has copied (same seq).
 _ENQUEUE = (" INSERT INTO agentmem_index_queue (agent_id, id) SELECT agent_id, id FROM {}"
@@ -272,6 +276,8 @@ class PostgresBackend:
                         if v > version:
                             for stmt in schema.migration_statements(v, info.dimension):
                                 await conn.execute(stmt)
+                            if schema.BACKFILL.get(v) == "lexemes":
+                                await _backfill_lexemes(conn)
                             await conn.execute(
                                 "INSERT INTO agentmem_migrations (version) VALUES (%s)", [v])
         finally:
@@ -377,10 +383,12 @@ class PostgresBackend:
                     copy.set_types(_STAGE_TYPES)
                     for i in sorted(last.values()):
                         m = memories[i]
+                        terms = analyze(m.content)
                         await copy.write_row((
                             i, m.agent_id, m.id, m.memory_type.value, m.content, m.user_id,
                             m.session_id, m.importance, Jsonb(m.metadata), m.source_ids,
-                            m.created_at, m.updated_at, m.expires_at, matrix[i]))
+                            m.created_at, m.updated_at, m.expires_at, matrix[i],
+                            tsvector_text(terms), len(terms)))
                 await conn.execute(_MERGE)
                 if pending:
                     await conn.execute(sql.SQL(_ENQUEUE).format(sql.Identifier("agentmem_stage")))
@@ -441,19 +449,22 @@ class PostgresBackend:
     async def search_text(self, agent_id: str, text: str, *, k: int,
                           memory_types: Sequence[MemoryType],
                           where: FilterNode | None = None) -> list[MemoryHit]:
-        """Full-text search on the generated ``tsvector``: any query word matches (OR)."""
+        """BM25 over the agent's memories (see :mod:`agentmem.retrieval.lexical`).
+
+        Any query term matches (OR). Document frequencies, the corpus size and the mean
+        length are read at query time from the rows in scope, so they are always exact.
+        """
+        terms = sorted(set(analyze(text)))
+        if not terms:
+            return []
         cond, params = to_sql(where)
-        # plainto_tsquery ANDs the stemmed words; recall wants any of them, so swap & for |
-        # and re-read the lexemes with 'simple' (no second stemming).
-        # Rank normalisation 32 maps the rank into [0, 1).
-        rows = await self._fetch(sql.SQL(
-            "SELECT {cols}, ts_rank_cd(content_tsv, q, 32) AS rank FROM agentmem_memories,"
-            " to_tsquery('simple', replace(plainto_tsquery('english', %s)::text, '&', '|')) q"
-            " WHERE agent_id = %s AND memory_type = ANY(%s) AND {alive} AND ({cond})"
-            " AND content_tsv @@ q ORDER BY rank DESC, id LIMIT %s"
-        ).format(cols=sql.SQL(_COLUMNS), alive=_UNEXPIRED, cond=cond),
-            [text, agent_id, [t.value for t in memory_types], *params, k])
-        return [MemoryHit(memory=_memory(r), score=float(r["rank"])) for r in rows]
+        scope = [agent_id, [t.value for t in memory_types], *params]
+        tsquery = " | ".join(f"'{t}'" for t in terms)  # terms are letters and digits only
+        rows = await self._fetch(sql.SQL(_BM25).format(
+            scope=sql.SQL(_SCOPE).format(alive=_UNEXPIRED, cond=cond), mcols=sql.SQL(_M_COLUMNS),
+            k1=sql.Literal(K1), b=sql.Literal(B)),
+            [*scope, *scope, tsquery, terms, k, agent_id])
+        return [MemoryHit(memory=_memory(r), score=float(r["score"])) for r in rows]
 
     # -- reading and deleting --
 
@@ -739,6 +750,40 @@ _RECALL = {
               " LIMIT %s) d JOIN agentmem_memories m ON m.agent_id = %s AND m.id = d.id"
               " ORDER BY d.distance, d.id",
 }
+
+
+_SCOPE = "agent_id = %s AND memory_type = ANY(%s) AND {alive} AND ({cond})"
+# BM25 (Lucene's idf and tf forms), squashed by s / (s + 1): the corpus is the scoped rows
+# with any term; the matching ones come from the GIN index, their term frequencies are the
+# position counts of the tsvector.
+_BM25 = (
+    "WITH stats AS (SELECT count(*)::float8 AS n, avg(lexeme_count)::float8 AS avgdl"
+    " FROM agentmem_memories WHERE {scope} AND lexeme_count > 0),"
+    " matched AS (SELECT id, lexeme_count, u.lexeme, cardinality(u.positions) AS tf"
+    " FROM agentmem_memories, unnest(lexemes) u WHERE {scope} AND lexemes @@ %s::tsquery"
+    " AND u.lexeme = ANY(%s)),"
+    " df AS (SELECT lexeme, count(*)::float8 AS df FROM matched GROUP BY lexeme),"
+    " ranked AS (SELECT id, sum(ln(1 + (st.n - df.df + 0.5) / (df.df + 0.5)) * tf"
+    " / (tf + {k1} * (1 - {b} + {b} * lexeme_count / st.avgdl))) AS bm25"
+    " FROM matched JOIN df USING (lexeme) CROSS JOIN stats st GROUP BY id"
+    " ORDER BY bm25 DESC, id LIMIT %s)"
+    " SELECT {mcols}, r.bm25 / (r.bm25 + 1) AS score FROM ranked r"
+    " JOIN agentmem_memories m ON m.agent_id = %s AND m.id = r.id ORDER BY r.bm25 DESC, r.id"
+)
+
+
+async def _backfill_lexemes(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Fill ``lexemes`` and ``lexeme_count`` for every existing row (migration 3)."""
+    async with conn.cursor(row_factory=tuple_row) as cur:
+        await cur.execute("SELECT agent_id, id, content FROM agentmem_memories")
+        rows = await cur.fetchall()
+    updates = []
+    for agent_id, id_, content in rows:
+        terms = analyze(content)
+        updates.append((tsvector_text(terms), len(terms), agent_id, id_))
+    async with conn.cursor() as update:
+        await update.executemany("UPDATE agentmem_memories SET lexemes = %s::tsvector,"
+                                 " lexeme_count = %s WHERE agent_id = %s AND id = %s", updates)
 
 
 def _recall_sql(kind: str, with_vectors: bool, cond: sql.Composable) -> sql.Composed:

@@ -1,8 +1,9 @@
 """Retrieval policies on top of a backend's nearest neighbours: fusion, lexical, MMR."""
 
-from .fusion import fuse_ranks
+from .fusion import FUSION_DEPTH, fuse_scores
 from .lexical import bm25_top
 from .mmr import MMR, mmr_select
-from .pipeline import RecallRequest, run_recall
+from .pipeline import DEFAULT_LEXICAL_WEIGHT, RecallRequest, run_recall
 
-__all__ = ["MMR", "RecallRequest", "bm25_top", "fuse_ranks", "mmr_select", "run_recall"]
+__all__ = ["DEFAULT_LEXICAL_WEIGHT", "FUSION_DEPTH", "MMR", "RecallRequest", "bm25_top", "fuse_scores",
+           "mmr_select", "run_recall"]
