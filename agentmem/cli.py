@@ -35,10 +35,11 @@ def _fail(exc: Exception, code: int = 1) -> typer.Exit:
 
 
 @contextmanager
-def _memory() -> Iterator[HybridMemory]:
-    """The configured memory, closed afterwards; errors exit 2 (settings) or 1 (use)."""
+def _memory(**overrides: Any) -> Iterator[HybridMemory]:
+    """The configured memory (settings ``overrides`` applied), closed afterwards; errors
+    exit 2 (settings) or 1 (use)."""
     try:
-        memory = HybridMemory.from_settings(load_settings())
+        memory = HybridMemory.from_settings(load_settings(**overrides))
     except (AgentMemError, ImportError) as exc:
         raise _fail(exc, 2) from exc
     try:
@@ -398,22 +399,13 @@ def bench_locomo(
         raise _fail(exc, 2) from exc
     home = Path(tempfile.mkdtemp(prefix=f"agentmem-locomo-{os.getpid()}-"))
     atexit.register(shutil.rmtree, home, True)  # runs after the embedded server has stopped
-    try:
-        memory = HybridMemory.from_settings(load_settings(
-            home=home, embeddings=embeddings, postgres_url=None, chroma_url=None, mode=None))
-    except (AgentMemError, ImportError) as exc:
-        raise _fail(exc, 2) from exc
     total = sum(len(c.questions) for c in conversations)
-    try:
-        with Progress(console=console, transient=True, disable=as_json) as bar:
-            task = bar.add_task("asking", total=total)
-            report = locomo.run(memory, conversations, ks,
-                                progress=lambda n: bar.advance(task, n),
-                                lexical_weight=lexical_weight)
-    except AgentMemError as exc:
-        raise _fail(exc) from exc
-    finally:
-        memory.close()
+    with _memory(home=home, embeddings=embeddings, postgres_url=None, chroma_url=None,
+                 mode=None) as memory, \
+            Progress(console=console, transient=True, disable=as_json) as bar:
+        task = bar.add_task("asking", total=total)
+        report = locomo.run(memory, conversations, ks, progress=lambda n: bar.advance(task, n),
+                            lexical_weight=lexical_weight)
     if as_json:
         typer.echo(json.dumps(report.as_json()))
         return
