@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-__all__ = ["BACKFILL", "EXPECTED_INDEXES", "MIGRATIONS", "SCHEMA_VERSION", "migration_statements"]
+__all__ = ["EXPECTED_INDEXES", "MIGRATIONS", "SCHEMA_VERSION", "migration_statements"]
 
 MEMORIES = "agentmem_memories"
 TURNS = "agentmem_turns"
@@ -93,7 +93,7 @@ _V2 = [
 # Version 3: lexical search on agentmem's own analyzer (agentmem.retrieval.lexical), the
 # same terms Chroma mode scores, instead of PostgreSQL's 'english' configuration; the term
 # count per row is BM25's document length. The backend fills both for existing rows right
-# after these statements (BACKFILL), inside the same transaction.
+# after these statements, inside the same transaction (PostgresBackend's _BACKFILLS).
 _V3 = [
     "DROP INDEX IF EXISTS agentmem_memories_tsv_idx",
     "ALTER TABLE agentmem_memories DROP COLUMN content_tsv",
@@ -104,8 +104,6 @@ _V3 = [
 
 # version -> statements; append new versions, never edit an applied one.
 MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3}
-# versions after whose statements the backend recomputes derived columns in Python
-BACKFILL: dict[int, str] = {3: "lexemes"}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 EXPECTED_INDEXES = (

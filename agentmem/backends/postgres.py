@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -276,8 +276,8 @@ class PostgresBackend:
                         if v > version:
                             for stmt in schema.migration_statements(v, info.dimension):
                                 await conn.execute(stmt)
-                            if schema.BACKFILL.get(v) == "lexemes":
-                                await _backfill_lexemes(conn)
+                            if v in _BACKFILLS:
+                                await _BACKFILLS[v](conn)
                             await conn.execute(
                                 "INSERT INTO agentmem_migrations (version) VALUES (%s)", [v])
         finally:
@@ -784,6 +784,11 @@ async def _backfill_lexemes(conn: psycopg.AsyncConnection[Any]) -> None:
     async with conn.cursor() as update:
         await update.executemany("UPDATE agentmem_memories SET lexemes = %s::tsvector,"
                                  " lexeme_count = %s WHERE agent_id = %s AND id = %s", updates)
+
+
+# schema version -> what recomputes its derived columns in Python after its statements
+_BACKFILLS: dict[int, Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]] = {
+    3: _backfill_lexemes}
 
 
 def _recall_sql(kind: str, with_vectors: bool, cond: sql.Composable) -> sql.Composed:
