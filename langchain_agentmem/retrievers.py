@@ -54,9 +54,9 @@ class AgentMemRetriever(BaseRetriever):
     filter: dict[str, Any] | None = None
     """A filter in agentmem's language (``{"topic": "ml"}``, ``{"importance": {"$gte": .7}}``)."""
     mmr: MMR | None = None
+    """Re-rank ``mmr.fetch_k`` candidates for diversity (maximal marginal relevance)."""
     lexical_weight: float | None = Field(default=None, ge=0.0, le=1.0)
     """The BM25 share of the fused recall; ``None`` is agentmem's default, 0 dense only."""
-    """Re-rank ``mmr.fetch_k`` candidates for diversity (maximal marginal relevance)."""
     score_key: str | None = "score"
 
     @field_validator("memory_types")
