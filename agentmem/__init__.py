@@ -19,7 +19,7 @@ from .errors import (
 )
 from .memory import HybridMemory
 from .models import ChatTurn, Memory, MemoryHit, MemoryStats, MemoryType
-from .retrieval import MMR
+from .retrieval import MMR, RetrievalConfig
 from .settings import AgentMemSettings, load_settings
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ __all__ = [
     "MemoryStats",
     "MemoryType",
     "NotFound",
+    "RetrievalConfig",
     "OpenAIEmbedder",
     "PostgresBackend",
     "PostgresConfig",

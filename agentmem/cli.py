@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -19,6 +20,7 @@ from .errors import AgentMemError
 from .importers import Layout, PGVectorStoreColumns, SourceKind
 from .memory import HybridMemory
 from .models import MemoryType
+from .retrieval import RetrievalConfig
 from .settings import AgentMemSettings, load_settings
 
 __all__ = ["app"]
@@ -35,11 +37,12 @@ def _fail(exc: Exception, code: int = 1) -> typer.Exit:
 
 
 @contextmanager
-def _memory(**overrides: Any) -> Iterator[HybridMemory]:
+def _memory(retrieval: RetrievalConfig | None = None,
+            **overrides: Any) -> Iterator[HybridMemory]:
     """The configured memory (settings ``overrides`` applied), closed afterwards; errors
     exit 2 (settings) or 1 (use)."""
     try:
-        memory = HybridMemory.from_settings(load_settings(**overrides))
+        memory = HybridMemory.from_settings(load_settings(**overrides), retrieval=retrieval)
     except (AgentMemError, ImportError) as exc:
         raise _fail(exc, 2) from exc
     try:
@@ -375,13 +378,20 @@ def bench_locomo(
     k: str = typer.Option("1,5,10,20", "--k", help="Comma-separated cut-offs."),
     embeddings: str = typer.Option(MINILM, "--embeddings", help="Embeddings spec."),
     lexical_weight: float | None = typer.Option(
-        None, "--lexical-weight", help="Override recall's fusion weight (0 dense, 1 lexical)."),
+        None, "--lexical-weight", help="BM25 share of the fused score (0: dense only)."),
+    context_turns: int | None = typer.Option(
+        None, "--context-turns", help="Preceding turns keyword-indexed with each turn."),
+    neighbour_weight: float | None = typer.Option(
+        None, "--neighbour-weight", help="Pull of the best adjacent hit of a session."),
+    session_weight: float | None = typer.Option(
+        None, "--session-weight", help="Pull of the best hit of a session."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Turn- and session-level evidence recall@k of ``recall`` on LoCoMo, default settings.
 
     Runs on a fresh embedded store in a temporary directory (removed at exit), whatever
-    AGENTMEM_* says, so nothing of yours is read or written.
+    AGENTMEM_* says, so nothing of yours is read or written. The options change one
+    retrieval signal each (see ``RetrievalConfig``), for ablations.
     """
     import atexit
     import os
@@ -392,20 +402,24 @@ def bench_locomo(
 
     from .evaluation import locomo
 
+    changes: dict[str, Any] = {name: value for name, value in (
+        ("lexical_weight", lexical_weight), ("context_turns", context_turns),
+        ("neighbour_weight", neighbour_weight), ("session_weight", session_weight))
+        if value is not None}
     try:
         ks = [int(x) for x in k.split(",") if x.strip()]
         conversations = locomo.load(data)
-    except ValueError as exc:
+        retrieval = dataclasses.replace(RetrievalConfig(), **changes)
+    except (ValueError, AgentMemError) as exc:
         raise _fail(exc, 2) from exc
     home = Path(tempfile.mkdtemp(prefix=f"agentmem-locomo-{os.getpid()}-"))
     atexit.register(shutil.rmtree, home, True)  # runs after the embedded server has stopped
     total = sum(len(c.questions) for c in conversations)
     with _memory(home=home, embeddings=embeddings, postgres_url=None, chroma_url=None,
-                 mode=None) as memory, \
+                 mode=None, retrieval=retrieval) as memory, \
             Progress(console=console, transient=True, disable=as_json) as bar:
         task = bar.add_task("asking", total=total)
-        report = locomo.run(memory, conversations, ks, progress=lambda n: bar.advance(task, n),
-                            lexical_weight=lexical_weight)
+        report = locomo.run(memory, conversations, ks, progress=lambda n: bar.advance(task, n))
     if as_json:
         typer.echo(json.dumps(report.as_json()))
         return

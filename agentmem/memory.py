@@ -25,7 +25,8 @@ from .embeddings import Embedder, embedder_from_spec
 from .errors import ConfigError, InvalidInput, NotFound
 from .factory import backend_from_settings, compose
 from .models import Memory, MemoryHit, MemoryStats, MemoryType, as_agent_id, utcnow
-from .retrieval import MMR, RecallRequest, run_recall
+from .retrieval import MMR, RecallRequest, RetrievalConfig, run_recall
+from .retrieval.context import lexical_texts
 from .retrieval.pipeline import lexical_weight_for
 from .settings import AgentMemSettings, load_settings
 
@@ -47,14 +48,18 @@ class HybridMemory(ConversationHistory):
 
     def __init__(self, *, embedder: Embedder, backend: Backend | None = None,
                  postgres: PostgresBackend | None = None, chroma: ChromaBackend | None = None,
-                 auto_init: bool = False) -> None:
-        """Give a ``backend``, or ``postgres`` and/or ``chroma`` (both: hybrid mode)."""
+                 auto_init: bool = False, retrieval: RetrievalConfig | None = None) -> None:
+        """Give a ``backend``, or ``postgres`` and/or ``chroma`` (both: hybrid mode).
+
+        ``retrieval`` sets what a ranked recall weighs (default: :class:`RetrievalConfig`).
+        """
         if backend is None:
             backend = compose(postgres, chroma)
         elif postgres is not None or chroma is not None:
             raise ConfigError("give either backend= or postgres=/chroma=, not both")
         self.embedder = embedder
         self.backend = backend
+        self.retrieval = retrieval or RetrievalConfig()
         self._auto_init = auto_init
         self._ready = False
         self._lock: asyncio.Lock | None = None
@@ -62,14 +67,15 @@ class HybridMemory(ConversationHistory):
 
     @classmethod
     def from_settings(cls, settings: AgentMemSettings | None = None, *,
-                      embedder: Embedder | None = None) -> HybridMemory:
+                      embedder: Embedder | None = None,
+                      retrieval: RetrievalConfig | None = None) -> HybridMemory:
         """Build from settings (the environment when None); see :class:`AgentMemSettings`."""
         settings = settings or load_settings()
         built = backend_from_settings(settings)
         # The embedded store is ours to manage, so it is initialised on first use;
         # a server's schema is only ever changed by an explicit init / `agentmem migrate`.
         return cls(embedder=embedder or embedder_from_spec(settings.embeddings),
-                   backend=built.backend, auto_init=built.embedded)
+                   backend=built.backend, auto_init=built.embedded, retrieval=retrieval)
 
     @property
     def mode(self) -> Mode:
@@ -137,7 +143,8 @@ class HybridMemory(ConversationHistory):
         if embeddings is None:
             embeddings = await self.embedder.aembed_documents([m.content for m in memories])
         vectors = check.embeddings(embeddings, len(memories), self.embedder)
-        await self.backend.upsert(memories, vectors)
+        texts = await lexical_texts(self.backend, memories, self.retrieval.context_turns)
+        await self.backend.upsert(memories, vectors, lexical_texts=texts)
         return memories
 
     @on_loop
@@ -215,13 +222,14 @@ class HybridMemory(ConversationHistory):
             if lexical_weight and (not lexical_query or mmr is not None):
                 raise InvalidInput("lexical_weight needs a query text and cannot be combined "
                                    "with mmr")
-        lexical_weight = lexical_weight_for(self.backend, lexical_weight, lexical_query, mmr)
+        lexical_weight = lexical_weight_for(self.backend, self.retrieval, lexical_weight,
+                                            lexical_query, mmr)
         if vector is None:
             vector = await self.embedder.aembed_query(check.query_text(query, "recall"))
         check.query_vector(vector, self.embedder)
         await self._ensure_ready()
         return await run_recall(self.backend, RecallRequest(
-            agent, vector, k, types, where, mmr, lexical_query, lexical_weight))
+            agent, vector, k, types, where, mmr, lexical_query, lexical_weight, self.retrieval))
 
     @on_loop
     async def arecall(self, query: str, agent_id: str, *, memory_types: MemoryTypes = None,
@@ -230,10 +238,10 @@ class HybridMemory(ConversationHistory):
                       ) -> list[MemoryHit]:
         """The ``k`` memories of ``agent_id`` most relevant to ``query``, best first.
 
-        By default dense and lexical (:meth:`search_text`) results are fused, the lexical
-        share ``DEFAULT_LEXICAL_WEIGHT`` (see :mod:`agentmem.retrieval.fusion`); each hit's
-        score is then the fused one, in [0, 1], descending. ``lexical_weight=0`` is dense
-        only (scores are cosine similarities). With ``mmr``, ``fetch_k`` nearest are
+        By default dense and lexical (:meth:`search_text`) results are fused and re-scored
+        by session context (see :mod:`agentmem.retrieval` and :class:`RetrievalConfig`);
+        each hit's score is then that one, in [0, 1], descending. ``lexical_weight=0`` is
+        dense only (scores are cosine similarities). With ``mmr``, ``fetch_k`` nearest are
         re-ranked for diversity (maximal marginal relevance), dense only.
         """
         return await self._recall(query, None, agent_id, memory_types, k, filter, mmr,

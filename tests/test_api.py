@@ -19,6 +19,7 @@ PUBLIC = {
     "ChatTurn", "ChromaBackend", "ConfigError", "DimensionMismatch", "Embedder",
     "HashingEmbedder", "HybridBackend", "HybridMemory", "InvalidFilter", "InvalidInput", "MMR",
     "Memory", "MemoryHit", "MemoryStats", "MemoryType", "NotFound", "OpenAIEmbedder", "PostgresBackend",
+    "RetrievalConfig",
     "PostgresConfig", "SentenceTransformerEmbedder", "StoreInfo", "embedder_from_spec",
     "load_settings",
 }

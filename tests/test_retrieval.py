@@ -8,7 +8,7 @@ import pytest
 
 from agentmem import MMR, InvalidInput
 from agentmem.retrieval import bm25_top, fuse_scores, mmr_select
-from agentmem.retrieval.lexical import analyze, tsvector_text
+from agentmem.retrieval.lexical import analyze, squash, tsvector_text
 
 
 def test_mmr_picks_relevant_then_diverse() -> None:
@@ -72,11 +72,11 @@ def test_bm25_rewards_shared_and_rare_words() -> None:
 
 def test_fusion_blends_rescaled_scores_into_one_descending_score() -> None:
     dense = [("a", 0.9), ("b", 0.8), ("c", 0.5)]
-    lexical = [("c", 0.6), ("d", 0.3)]
+    lexical = [("c", squash(3.0)), ("d", squash(1.5))]  # as search_text reports BM25 3 and 1.5
     assert [k for k, _ in fuse_scores(dense, lexical, 0.0)][:3] == ["a", "b", "c"]
     assert [k for k, _ in fuse_scores(dense, lexical, 1.0)][:2] == ["c", "d"]
     fused = fuse_scores(dense, lexical, 0.5)
-    # dense: cosine clipped to [0, 1]; lexical: over the best (c 1.0, d 0.5)
+    # dense: cosine clipped to [0, 1]; lexical: raw BM25 over the best (c 1.0, d 0.5)
     assert dict(fused) == pytest.approx({"a": 0.45, "b": 0.4, "c": 0.75, "d": 0.25})
     assert [k for k, _ in fused] == ["c", "a", "b", "d"]
     assert [k for k, _ in fuse_scores([("b", 0.5), ("a", 0.5)], [], 0.2)] == ["a", "b"]  # ties by id

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "Indexed",
     "LexicalSearch",
     "Mode",
+    "SessionWindow",
     "StoreInfo",
     "Vector",
     "VectorScan",
@@ -69,8 +71,13 @@ class Backend(Protocol):
         """Raise ConfigError if not initialised, DimensionMismatch if built differently."""
         ...
 
-    async def upsert(self, memories: Sequence[Memory], vectors: Vectors) -> None:
-        """Insert or replace memories by (agent_id, id); all or nothing."""
+    async def upsert(self, memories: Sequence[Memory], vectors: Vectors, *,
+                     lexical_texts: Sequence[str] | None = None) -> None:
+        """Insert or replace memories by (agent_id, id); all or nothing.
+
+        ``lexical_texts`` is what keyword search indexes for each memory (default: its
+        content); backends without lexical search ignore it.
+        """
         ...
 
     async def query(self, agent_id: str, vector: Vector, *, k: int,
@@ -144,6 +151,17 @@ class LexicalSearch(Protocol):
 
 
 @runtime_checkable
+class SessionWindow(Protocol):
+    """The memories just before given times in one session (contextual indexing)."""
+
+    async def preceding(self, agent_id: str, session_id: str, memory_type: MemoryType, *,
+                        before: Sequence[datetime], n: int) -> list[Memory]:
+        """For each time in ``before``, the ``n`` unexpired memories of the session and type
+        created last before it; each memory once, in no particular order."""
+        ...
+
+
+@runtime_checkable
 class VectorScan(Protocol):
     """Every stored memory with its vector, in batches (reindex, export, consolidation)."""
 
@@ -176,8 +194,8 @@ class DistinctValues(Protocol):
 class IndexSource(Protocol):
     """A source of truth that queues what a derived index still has to copy or drop."""
 
-    async def upsert_pending(self, memories: Sequence[Memory],
-                             vectors: Vectors) -> None:
+    async def upsert_pending(self, memories: Sequence[Memory], vectors: Vectors, *,
+                             lexical_texts: Sequence[str] | None = None) -> None:
         """Upsert and queue the rows for the index, in one transaction."""
         ...
 

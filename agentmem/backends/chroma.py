@@ -361,15 +361,22 @@ class ChromaBackend:
 
     # -- memories -------------------------------------------------------------------------
 
-    def _upsert(self, memories: Sequence[Memory], vectors: Vectors) -> None:
+    def _upsert(self, memories: Sequence[Memory], vectors: Vectors,
+                lexical_texts: Sequence[str] | None) -> None:
         if len(memories) != len(vectors):
             raise InvalidInput(f"got {len(memories)} memories but {len(vectors)} vectors")
+        if lexical_texts is not None and len(lexical_texts) != len(memories):
+            raise InvalidInput(f"got {len(memories)} memories but {len(lexical_texts)} "
+                               "lexical texts")
         if not memories:
             return
         matrix = as_matrix(vectors, self._dim())  # validate everything first
         latest: dict[tuple[str, str], tuple[Memory, np.ndarray, dict[str, Any]]] = {}
-        for m, vec in zip(memories, matrix, strict=True):
-            latest[(m.agent_id, m.id)] = (m, vec, _to_metadata(m))
+        for i, (m, vec) in enumerate(zip(memories, matrix, strict=True)):
+            meta = _to_metadata(m)
+            if lexical_texts is not None and lexical_texts[i] != m.content:
+                meta["_am_lexical"] = lexical_texts[i]
+            latest[(m.agent_id, m.id)] = (m, vec, meta)
         groups: dict[tuple[str, MemoryType], list[tuple[Memory, np.ndarray, dict[str, Any]]]] = {}
         for m, vec, meta in latest.values():
             groups.setdefault((m.agent_id, m.memory_type), []).append((m, vec, meta))
@@ -389,12 +396,14 @@ class ChromaBackend:
                 if stale is not None:
                     self._delete_rows(stale, ids=[m.id for m, _, _ in rows])
 
-    async def upsert(self, memories: Sequence[Memory], vectors: Vectors) -> None:
+    async def upsert(self, memories: Sequence[Memory], vectors: Vectors, *,
+                     lexical_texts: Sequence[str] | None = None) -> None:
         """Insert or replace memories by (agent_id, id); everything is validated first.
 
         Atomic per Chroma batch only: a failure part-way can leave earlier batches written.
+        A lexical text other than the content is kept in the record's ``_am_lexical``.
         """
-        await self._run(self._upsert, memories, vectors)
+        await self._run(self._upsert, memories, vectors, lexical_texts)
 
     def _query(self, agent_id: str, vector: Vector, k: int, memory_types: Sequence[MemoryType],
                where: FilterNode | None, with_vectors: bool) -> list[MemoryHit]:
@@ -446,11 +455,15 @@ class ChromaBackend:
         """The ``k`` nearest unexpired memories of one agent, closest first (score 1 - distance)."""
         return await self._run(self._query, agent_id, vector, k, memory_types, where, with_vectors)
 
+    def _rows_of(self, agent_id: str, memory_type: MemoryType, *,
+                 ids: Sequence[str] | None = None, where: Where | None = None) -> list[Row]:
+        col = self._memories(agent_id, memory_type)
+        return [] if col is None else self._rows(col, ids=ids, where=where)
+
     def _read(self, agent_id: str, memory_type: MemoryType, *, ids: Sequence[str] | None = None,
               where: Where | None = None) -> list[Memory]:
-        col = self._memories(agent_id, memory_type)
-        return [] if col is None else [
-            _to_memory(agent_id, memory_type, row) for row in self._rows(col, ids=ids, where=where)]
+        return [_to_memory(agent_id, memory_type, row)
+                for row in self._rows_of(agent_id, memory_type, ids=ids, where=where)]
 
     def _search_text(self, agent_id: str, text: str, k: int, memory_types: Sequence[MemoryType],
                      where: FilterNode | None) -> list[MemoryHit]:
@@ -458,10 +471,31 @@ class ChromaBackend:
         alive: Where = {"_am_expires_at": {"$gt": time.time()}}
         user = to_chroma_where(where)
         chroma_where = alive if user is None else {"$and": [user, alive]}
-        found = [m for t in _types(memory_types) for m in self._read(agent_id, t, where=chroma_where)]
-        found.sort(key=lambda m: m.id)  # ties ranked by id, as in PostgreSQL
-        return [MemoryHit(memory=found[i], score=score)
-                for i, score in bm25_top(text, [m.content for m in found], k)]
+        rows = [(t, row) for t in _types(memory_types)
+                for row in self._rows_of(agent_id, t, where=chroma_where)]
+        rows.sort(key=lambda tr: tr[1][0])  # ties ranked by id, as in PostgreSQL
+        texts = [str(row[2].get("_am_lexical") or row[1] or "") for _, row in rows]
+        return [MemoryHit(memory=_to_memory(agent_id, *rows[i]), score=score)
+                for i, score in bm25_top(text, texts, k)]
+
+    def _preceding(self, agent_id: str, session_id: str, memory_type: MemoryType,
+                   before: Sequence[datetime], n: int) -> list[Memory]:
+        if not before or n < 1:
+            return []
+        alive: Where = {"_am_expires_at": {"$gt": time.time()}}
+        session = self._read(agent_id, memory_type,
+                             where={"$and": [{"_am_session_id": session_id}, alive]})
+        session.sort(key=lambda m: (m.created_at, m.id))
+        chosen: dict[str, Memory] = {}
+        for at in before:
+            earlier = [m for m in session if m.created_at < at]
+            chosen.update((m.id, m) for m in earlier[-n:])
+        return list(chosen.values())
+
+    async def preceding(self, agent_id: str, session_id: str, memory_type: MemoryType, *,
+                        before: Sequence[datetime], n: int) -> list[Memory]:
+        """For each time in ``before``, the ``n`` memories of the session created last before it."""
+        return await self._run(self._preceding, agent_id, session_id, memory_type, before, n)
 
     async def search_text(self, agent_id: str, text: str, *, k: int,
                           memory_types: Sequence[MemoryType], where: FilterNode | None = None

@@ -19,19 +19,30 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from ..errors import BackendError, BackendUnavailable
 from ..filters import FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
-from .base import Backend, IndexSource, LexicalSearch, Mode, StoreInfo, Vector, Vectors, VectorScan
+from .base import (
+    Backend,
+    IndexSource,
+    LexicalSearch,
+    Mode,
+    SessionWindow,
+    StoreInfo,
+    Vector,
+    Vectors,
+    VectorScan,
+)
 
 __all__ = ["HybridBackend"]
 
 log = logging.getLogger("agentmem")
 
 
-class Primary(Backend, IndexSource, LexicalSearch, VectorScan, Protocol):
+class Primary(Backend, IndexSource, LexicalSearch, SessionWindow, VectorScan, Protocol):
     """What the hybrid backend needs of its source of truth."""
 
     async def has_ann(self, agent_id: str) -> bool:
@@ -147,8 +158,11 @@ class HybridBackend:
 
     # -- memories --
 
-    async def upsert(self, memories: Sequence[Memory], vectors: Vectors) -> None:
-        await self.primary.upsert_pending(memories, vectors)  # acknowledged from here on
+    async def upsert(self, memories: Sequence[Memory], vectors: Vectors, *,
+                     lexical_texts: Sequence[str] | None = None) -> None:
+        # Keyword search is served by PostgreSQL alone, so only it keeps the lexical texts.
+        await self.primary.upsert_pending(memories, vectors,  # acknowledged from here on
+                                          lexical_texts=lexical_texts)
         agents = {m.agent_id for m in memories}
         for agent in agents & self._sizes.keys():  # an upper bound is enough for routing
             n, read_at = self._sizes[agent]
@@ -204,6 +218,11 @@ class HybridBackend:
                           where: FilterNode | None = None) -> list[MemoryHit]:
         return await self.primary.search_text(agent_id, text, k=k, memory_types=memory_types,
                                               where=where)
+
+    async def preceding(self, agent_id: str, session_id: str, memory_type: MemoryType, *,
+                        before: Sequence[datetime], n: int) -> list[Memory]:
+        return await self.primary.preceding(agent_id, session_id, memory_type, before=before,
+                                            n=n)
 
     def scan(self, agent_id: str | None = None, *,
              batch_size: int = 1000) -> AsyncIterator[tuple[list[Memory], list[list[float]]]]:

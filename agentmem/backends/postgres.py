@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from ..errors import ConfigError, DimensionMismatch, InvalidInput
@@ -81,6 +82,12 @@ _MERGE = sql.SQL(
 # A new seq on every enqueue: a drain removes only the entries it has copied (same seq).
 _ENQUEUE = (" INSERT INTO agentmem_index_queue (agent_id, id) SELECT agent_id, id FROM {}"
             " ON CONFLICT (agent_id, id) DO UPDATE SET seq = nextval('agentmem_index_queue_seq')")
+# The n memories of one session created last before each given time (contextual indexing).
+_PRECEDING = (f"SELECT DISTINCT ON (p.id) {', '.join(f'p.{c}' for c in _COLUMN_NAMES)}"
+              " FROM unnest(%s::timestamptz[]) AS t(at) CROSS JOIN LATERAL ("
+              f" SELECT {_COLUMNS} FROM agentmem_memories WHERE agent_id = %s"
+              " AND session_id = %s AND memory_type = %s AND created_at < t.at AND {alive}"
+              " ORDER BY created_at DESC, id DESC LIMIT %s) AS p")
 _DRAIN_LOCK = 0x61676D71  # "agmq": advisory lock namespace, one drainer per agent
 _UNEXPIRED = sql.SQL("(expires_at IS NULL OR expires_at > now())")
 
@@ -356,19 +363,22 @@ class PostgresBackend:
 
     # -- writing --
 
-    async def upsert(self, memories: Sequence[Memory], vectors: Vectors) -> None:
+    async def upsert(self, memories: Sequence[Memory], vectors: Vectors, *,
+                     lexical_texts: Sequence[str] | None = None) -> None:
         """Insert or replace memories in one transaction: all rows or none."""
-        await self._upsert(memories, vectors, pending=False)
+        await self._upsert(memories, vectors, lexical_texts, pending=False)
 
-    async def upsert_pending(self, memories: Sequence[Memory],
-                             vectors: Vectors) -> None:
+    async def upsert_pending(self, memories: Sequence[Memory], vectors: Vectors, *,
+                             lexical_texts: Sequence[str] | None = None) -> None:
         """Upsert and queue the rows for the index, in one transaction."""
-        await self._upsert(memories, vectors, pending=True)
+        await self._upsert(memories, vectors, lexical_texts, pending=True)
 
-    async def _upsert(self, memories: Sequence[Memory], vectors: Vectors, *,
-                      pending: bool) -> None:
+    async def _upsert(self, memories: Sequence[Memory], vectors: Vectors,
+                      lexical_texts: Sequence[str] | None, *, pending: bool) -> None:
         if len(memories) != len(vectors):
             raise InvalidInput(f"{len(memories)} memories but {len(vectors)} vectors")
+        if lexical_texts is not None and len(lexical_texts) != len(memories):
+            raise InvalidInput(f"{len(memories)} memories but {len(lexical_texts)} lexical texts")
         if not memories:
             return
         matrix = as_matrix(vectors, self._dimension)
@@ -383,7 +393,7 @@ class PostgresBackend:
                     copy.set_types(_STAGE_TYPES)
                     for i in sorted(last.values()):
                         m = memories[i]
-                        terms = analyze(m.content)
+                        terms = analyze(m.content if lexical_texts is None else lexical_texts[i])
                         await copy.write_row((
                             i, m.agent_id, m.id, m.memory_type.value, m.content, m.user_id,
                             m.session_id, m.importance, Jsonb(m.metadata), m.source_ids,
@@ -467,6 +477,15 @@ class PostgresBackend:
         return [MemoryHit(memory=_memory(r), score=float(r["score"])) for r in rows]
 
     # -- reading and deleting --
+
+    async def preceding(self, agent_id: str, session_id: str, memory_type: MemoryType, *,
+                        before: Sequence[datetime], n: int) -> list[Memory]:
+        """For each time in ``before``, the ``n`` memories of the session created last before it."""
+        if not before or n < 1:
+            return []
+        rows = await self._fetch(sql.SQL(_PRECEDING).format(alive=_UNEXPIRED),
+                                 [list(before), agent_id, session_id, memory_type.value, n])
+        return [_memory(r) for r in rows]
 
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
         if not ids:

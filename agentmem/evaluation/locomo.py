@@ -124,11 +124,10 @@ def _recall_at(found: Sequence[str], wanted: Iterable[str], k: int) -> float:
 
 
 def run(memory: HybridMemory, conversations: Sequence[Conversation], ks: Sequence[int],
-        progress: Callable[[int], None] | None = None,
-        lexical_weight: float | None = None) -> Report:
+        progress: Callable[[int], None] | None = None) -> Report:
     """Store every conversation, ask every question, and score the answers' evidence.
 
-    ``lexical_weight`` is passed to ``recall`` (None: its default) for ablations."""
+    Recall runs as ``memory`` is configured (its ``retrieval``), for ablations."""
     if not ks or min(ks) < 1:
         raise InvalidInput(f"k values must be positive, got {list(ks)!r}")
     ks = sorted(set(ks))
@@ -138,7 +137,7 @@ def run(memory: HybridMemory, conversations: Sequence[Conversation], ks: Sequenc
     per_cat: dict[str, dict[str, dict[int, list[float]]]] = {"turn": {}, "session": {}}
     for conv in conversations:
         for q in conv.questions:
-            hits = memory.recall(q.text, conv.sample_id, k=ks[-1], lexical_weight=lexical_weight)
+            hits = memory.recall(q.text, conv.sample_id, k=ks[-1])
             ids = [h.memory.id for h in hits]
             sessions = list(dict.fromkeys(_session_of(i) for i in ids))
             evidence_sessions = [_session_of(e) for e in q.evidence]

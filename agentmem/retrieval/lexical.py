@@ -67,6 +67,11 @@ def squash(score: float) -> float:
     return score / (score + 1.0)
 
 
+def unsquash(score: float) -> float:
+    """The BM25 score that :func:`squash` mapped to ``score``."""
+    return score / (1.0 - score) if score < 1.0 else float("inf")
+
+
 def bm25_top(query: str, texts: Sequence[str], k: int) -> list[tuple[int, float]]:
     """(index, squashed score) of the ``k`` texts most relevant to ``query``, best first.
 

@@ -1,21 +1,25 @@
-"""The recall procedure: nearest neighbours, then fusion with lexical hits or MMR."""
+"""The recall procedure: nearest neighbours, then fusion with lexical hits, or MMR.
+
+A fused recall takes :data:`~agentmem.retrieval.fusion.FUSION_DEPTH` candidates from each
+search, blends their scores (:mod:`.fusion`), re-scores them by context, recency and
+importance (:mod:`.signals`) and keeps the best ``k``. A dense-only recall returns cosine
+similarities as the backend ranks them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..backends.base import Backend, LexicalSearch, Vector
 from ..errors import ConfigError
 from ..filters import FilterNode
-from ..models import MemoryHit, MemoryType
+from ..models import MemoryHit, MemoryType, utcnow
+from .config import RetrievalConfig
 from .fusion import FUSION_DEPTH, fuse_scores
 from .mmr import MMR, mmr_select
+from .signals import rescore
 
-__all__ = ["DEFAULT_LEXICAL_WEIGHT", "RecallRequest", "run_recall"]
-
-# The lexical share of a fused recall when the caller gives none and the backend can
-# search text: the best round value on LoCoMo's dev split (see the README's benchmark).
-DEFAULT_LEXICAL_WEIGHT = 0.5
+__all__ = ["RecallRequest", "lexical_weight_for", "run_recall"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class RecallRequest:
     mmr: MMR | None = None
     lexical_query: str | None = None
     lexical_weight: float = 0.0
+    config: RetrievalConfig = field(default_factory=RetrievalConfig)
 
     @property
     def fused(self) -> bool:
@@ -43,13 +48,13 @@ class RecallRequest:
         return max(self.k, FUSION_DEPTH) if self.fused else self.k
 
 
-def lexical_weight_for(backend: Backend, asked: float | None, text: str | None,
-                       mmr: MMR | None) -> float:
-    """The weight a recall uses: the one asked for, else the default where it applies."""
+def lexical_weight_for(backend: Backend, config: RetrievalConfig, asked: float | None,
+                       text: str | None, mmr: MMR | None) -> float:
+    """The weight a recall uses: the one asked for, else the configured one where it applies."""
     if asked is not None:
         return asked
     if text and mmr is None and isinstance(backend, LexicalSearch):
-        return DEFAULT_LEXICAL_WEIGHT
+        return config.lexical_weight
     return 0.0
 
 
@@ -68,7 +73,10 @@ async def run_recall(backend: Backend, req: RecallRequest) -> list[MemoryHit]:
         by_id = {h.memory.id: h for h in [*lexical, *hits]}
         fused = fuse_scores([(h.memory.id, h.score) for h in hits],
                             [(h.memory.id, h.score) for h in lexical], req.lexical_weight)
-        return [by_id[key].model_copy(update={"score": score}) for key, score in fused[:req.k]]
+        memories = [by_id[key].memory for key, _ in fused]
+        scores = rescore(memories, [s for _, s in fused], req.config, utcnow())
+        ranked = sorted(zip(memories, scores, strict=True), key=lambda ms: (-ms[1], ms[0].id))
+        return [by_id[m.id].model_copy(update={"score": s}) for m, s in ranked[:req.k]]
     if req.mmr is None:
         return hits
     chosen = mmr_select(req.vector, [h.vector or [] for h in hits], req.k, req.mmr.lambda_mult)
