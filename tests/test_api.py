@@ -67,8 +67,9 @@ def test_llamaindex_api_is_pinned_and_never_imports_langchain() -> None:
 
 
 LIFECYCLE_PUBLIC = {
-    "Completion", "EXTRACT_FACTS_PROMPT", "EXTRACT_PROCEDURES_PROMPT", "FactExtractor",
-    "HeuristicFactExtractor", "LLMFactExtractor", "Turns",
+    "Completion", "ENRICH_PROMPT", "EXTRACT_FACTS_PROMPT", "EXTRACT_PROCEDURES_PROMPT",
+    "Enricher", "FactExtractor", "HeuristicEnricher", "HeuristicFactExtractor", "LABELS",
+    "LLMEnricher", "LLMFactExtractor", "Turns",
 }
 
 

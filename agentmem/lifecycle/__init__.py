@@ -6,6 +6,7 @@ The seat of the lifecycle policies (issue 05). They sit above the backends, besi
 Every LLM-backed piece takes the one :class:`~agentmem.lifecycle.llm.Completion` protocol.
 """
 
+from .enrichment import ENRICH_PROMPT, LABELS, Enricher, HeuristicEnricher, LLMEnricher
 from .facts import (
     EXTRACT_FACTS_PROMPT,
     EXTRACT_PROCEDURES_PROMPT,
@@ -17,11 +18,16 @@ from .facts import (
 from .llm import Completion
 
 __all__: list[str] = [
+    "ENRICH_PROMPT",
     "EXTRACT_FACTS_PROMPT",
     "EXTRACT_PROCEDURES_PROMPT",
+    "LABELS",
     "Completion",
+    "Enricher",
     "FactExtractor",
+    "HeuristicEnricher",
     "HeuristicFactExtractor",
+    "LLMEnricher",
     "LLMFactExtractor",
     "Turns",
 ]
