@@ -11,6 +11,7 @@ __all__ = [
     "AgentMemError",
     "BackendError",
     "BackendUnavailable",
+    "CompletionError",
     "ConfigError",
     "DimensionMismatch",
     "InvalidFilter",
@@ -49,3 +50,7 @@ class BackendUnavailable(AgentMemError, ConnectionError):
 
 class BackendError(AgentMemError):
     """A backend rejected an operation for a reason other than reachability."""
+
+
+class CompletionError(AgentMemError, ValueError):
+    """A language model's answer was not in the form its prompt asked for."""

@@ -24,6 +24,7 @@ from .backends.base import Backend, Indexed, LexicalSearch, Mode, StoreInfo, Vec
 from .embeddings import Embedder, embedder_from_spec
 from .errors import ConfigError, InvalidInput, NotFound
 from .factory import backend_from_settings, compose
+from .lifecycle.enrichment import Enricher, as_enricher, enrich
 from .models import Memory, MemoryHit, MemoryStats, MemoryType, as_agent_id, utcnow
 from .retrieval import MMR, RecallRequest, RetrievalConfig, run_recall
 from .retrieval.context import lexical_texts
@@ -48,10 +49,13 @@ class HybridMemory(ConversationHistory):
 
     def __init__(self, *, embedder: Embedder, backend: Backend | None = None,
                  postgres: PostgresBackend | None = None, chroma: ChromaBackend | None = None,
-                 auto_init: bool = False, retrieval: RetrievalConfig | None = None) -> None:
+                 auto_init: bool = False, retrieval: RetrievalConfig | None = None,
+                 enricher: Enricher | None = None) -> None:
         """Give a ``backend``, or ``postgres`` and/or ``chroma`` (both: hybrid mode).
 
         ``retrieval`` sets what a ranked recall weighs (default: :class:`RetrievalConfig`).
+        ``enricher`` labels every write's metadata (see :mod:`agentmem.lifecycle.enrichment`);
+        None, the default, adds nothing.
         """
         if backend is None:
             backend = compose(postgres, chroma)
@@ -60,6 +64,7 @@ class HybridMemory(ConversationHistory):
         self.embedder = embedder
         self.backend = backend
         self.retrieval = retrieval or RetrievalConfig()
+        self.enricher = as_enricher(enricher)
         self._auto_init = auto_init
         self._ready = False
         self._lock: asyncio.Lock | None = None
@@ -68,14 +73,16 @@ class HybridMemory(ConversationHistory):
     @classmethod
     def from_settings(cls, settings: AgentMemSettings | None = None, *,
                       embedder: Embedder | None = None,
-                      retrieval: RetrievalConfig | None = None) -> HybridMemory:
+                      retrieval: RetrievalConfig | None = None,
+                      enricher: Enricher | None = None) -> HybridMemory:
         """Build from settings (the environment when None); see :class:`AgentMemSettings`."""
         settings = settings or load_settings()
         built = backend_from_settings(settings)
         # The embedded store is ours to manage, so it is initialised on first use;
         # a server's schema is only ever changed by an explicit init / `agentmem migrate`.
         return cls(embedder=embedder or embedder_from_spec(settings.embeddings),
-                   backend=built.backend, auto_init=built.embedded, retrieval=retrieval)
+                   backend=built.backend, auto_init=built.embedded, retrieval=retrieval,
+                   enricher=enricher)
 
     @property
     def mode(self) -> Mode:
@@ -140,6 +147,8 @@ class HybridMemory(ConversationHistory):
         if not memories:
             return []
         await self._ensure_ready()
+        if self.enricher is not None:
+            memories = await enrich(self.enricher, memories)
         if embeddings is None:
             embeddings = await self.embedder.aembed_documents([m.content for m in memories])
         vectors = check.embeddings(embeddings, len(memories), self.embedder)
@@ -161,7 +170,7 @@ class HybridMemory(ConversationHistory):
                       source_ids=source_ids, id=id)
         memory = check.build(Memory, content=content, agent_id=agent_id,
                              **{k: v for k, v in fields.items() if v is not None})
-        await self._write([memory], None if embedding is None else [embedding])
+        [memory] = await self._write([memory], None if embedding is None else [embedding])
         return memory
 
     remember = sync_twin(aremember)
@@ -189,7 +198,7 @@ class HybridMemory(ConversationHistory):
             raise NotFound(f"no memory {id!r} for agent {agent_id!r}")
         memory = check.build(Memory, **{**found[0].model_dump(), "updated_at": utcnow(),
                                         **{k: v for k, v in changes.items() if v is not _UNSET}})
-        await self._write([memory], None)
+        [memory] = await self._write([memory], None)
         return memory
 
     update = sync_twin(aupdate)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .chat_history import AgentMemChatMessageHistory
 from .embeddings import LangChainEmbedder
+from .llm import LangChainCompletion
 from .retrievers import AgentMemRetriever
 from .tools import RecallInput, RememberInput, memory_tools
 from .vectorstores import AgentMemEmbeddings, AgentMemVectorStore
@@ -23,6 +24,7 @@ __all__ = [
     "AgentMemRetriever",
     "AgentMemStore",
     "AgentMemVectorStore",
+    "LangChainCompletion",
     "LangChainEmbedder",
     "RecallInput",
     "RememberInput",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .chat_store import AgentMemChatStore, AgentMemDBChatStore
 from .embeddings import AgentMemEmbedding, LlamaIndexEmbedder
+from .llm import LlamaIndexCompletion
 from .memory_blocks import (
     EpisodicMemoryBlock,
     HeuristicFactExtractor,
@@ -21,6 +22,7 @@ __all__ = [
     "EpisodicMemoryBlock",
     "HeuristicFactExtractor",
     "LLMFactExtractor",
+    "LlamaIndexCompletion",
     "LlamaIndexEmbedder",
     "ProceduralMemoryBlock",
     "SemanticMemoryBlock",

@@ -13,7 +13,8 @@ outlives the process and is shared by every session of that agent:
   messages and stores each fact once (the id is derived from the text); ``aget`` recalls
   the facts closest to the recent messages. The extractor is an
   :class:`LLMFactExtractor` when ``llm=`` is given, :class:`HeuristicFactExtractor`
-  otherwise, or any ``extractor=`` callable.
+  otherwise, or any ``extractor=`` callable. Both are the framework-free extractors of
+  :mod:`agentmem.lifecycle.facts` applied to the messages' ``(role, text)`` pairs.
 - :class:`ProceduralMemoryBlock`: instructions and how-tos, injected when relevant.
   ``aput`` stores nothing unless an ``extractor`` (or ``llm``) is configured; add
   procedures with ``memory.remember(text, agent_id, memory_type="procedural")``.
@@ -52,7 +53,11 @@ from pydantic import Field
 
 from agentmem import HybridMemory, MemoryHit, MemoryType
 from agentmem import Memory as StoredMemory
+from agentmem.lifecycle import facts
+from agentmem.lifecycle.facts import EXTRACT_FACTS_PROMPT, EXTRACT_PROCEDURES_PROMPT, Turns
 from agentmem.models import AgentId
+
+from .llm import LlamaIndexCompletion
 
 __all__ = [
     "EXTRACT_FACTS_PROMPT",
@@ -68,39 +73,6 @@ __all__ = [
 FactExtractor = Callable[[Sequence[ChatMessage]], list[str] | Awaitable[list[str]]]
 """Turns flushed messages into short texts to store: sync or async, returns a list."""
 
-EXTRACT_FACTS_PROMPT = """\
-Below is part of a conversation between a user and an assistant. List the durable facts \
-it reveals about the user and their world: identity, preferences, circumstances, plans, \
-constraints. Write one fact per line as a short, self-contained sentence in the third \
-person (for example: The user lives in Lisbon.). Only list what the conversation states; \
-do not guess, do not repeat a fact, do not add commentary. If there are no facts, reply \
-with NONE.
-
-Conversation:
-{conversation}
-"""
-
-EXTRACT_PROCEDURES_PROMPT = """\
-Below is part of a conversation between a user and an assistant. List the instructions \
-it contains on how the assistant should do things: steps of a task, rules, formats, \
-tools to use. Write one instruction per line as a short, self-contained imperative \
-sentence. Only list what the conversation states. If there are none, reply with NONE.
-
-Conversation:
-{conversation}
-"""
-
-_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
-_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|our|ours|us)\b",
-                           re.IGNORECASE)
-_REMEMBER = re.compile(r"^(?:please\s+)?(?:remember|note|keep in mind)\s*(?:that\s*)?[:,]?\s*",
-                       re.IGNORECASE)
-_REQUEST = re.compile(r"^(?:can|could|would|will|do|does|did|should|shall|may|is|are)\s+"
-                      r"|^(?:please|tell|show|give|help|explain|write|find|let's|let us)\b"
-                      r"|\b(?:you to|for you)\b|^(?:hi|hello|hey|thanks|thank you|ok|okay)\b",
-                      re.IGNORECASE)
-
 
 def message_text(message: ChatMessage) -> str:
     """The text of a message: its non-blank text blocks, one per line."""
@@ -111,84 +83,32 @@ def _role(message: ChatMessage) -> str:
     return MessageRole(message.role).value
 
 
-def _transcript(messages: Sequence[ChatMessage]) -> str:
-    return "\n".join(f"{_role(m)}: {text}" for m in messages if (text := message_text(m)))
-
-
-def parse_lines(text: str) -> list[str]:
-    """One item per non-empty line, bullets and numbering removed, ``NONE`` ignored."""
-    out = []
-    for line in text.splitlines():
-        item = _BULLET.sub("", line).strip().strip('"').strip()
-        if item and item.upper().rstrip(".") != "NONE":
-            out.append(item)
-    return list(dict.fromkeys(out))
+def as_turns(messages: Sequence[ChatMessage]) -> Turns:
+    """Messages as the ``(role, text)`` pairs of :mod:`agentmem.lifecycle.facts`."""
+    return [(_role(m), message_text(m)) for m in messages]
 
 
 class HeuristicFactExtractor:
-    """The no-LLM default: keep the user's own statements that look like facts.
+    """:class:`agentmem.lifecycle.HeuristicFactExtractor` over LlamaIndex messages."""
 
-    From **user** messages only, each sentence is kept when it
-
-    - is declarative (does not end with ``?``) and has 3 to 40 words;
-    - is in the first person (``I``, ``I'm``, ``my``, ``me``, ``we``, ``our``, ...) or
-      starts with ``remember that`` / ``note that`` / ``keep in mind that``;
-    - is not a request or small talk: it does not start with ``can / could / would /
-      please / tell / show / help ...`` or a greeting, and does not contain ``you to``.
-
-    A ``remember that`` prefix is dropped, and each kept sentence is stored as
-    ``The user said: <sentence>`` so that it reads unambiguously inside a system prompt.
-    Precision over recall: "I live in Lisbon." and "My daughter is allergic to nuts." are
-    kept; "Can you book a table?", "Thanks!" and "Write me a poem." are not. Use an LLM
-    (``llm=``) for anything subtler.
-    """
-
-    prefix = "The user said: "
+    def __init__(self) -> None:
+        self.extractor = facts.HeuristicFactExtractor()
 
     def __call__(self, messages: Sequence[ChatMessage]) -> list[str]:
-        facts: list[str] = []
-        for message in messages:
-            if _role(message) != MessageRole.USER.value:
-                continue
-            for match in _SENTENCE.finditer(message_text(message)):
-                sentence = " ".join(match.group().split())
-                if self._keep(sentence):
-                    facts.append(self.prefix + _REMEMBER.sub("", sentence))
-        return list(dict.fromkeys(facts))
-
-    @staticmethod
-    def _keep(sentence: str) -> bool:
-        if not sentence or sentence.endswith("?"):
-            return False
-        asked_to_remember = bool(_REMEMBER.match(sentence))
-        body = _REMEMBER.sub("", sentence)
-        if not 3 <= len(body.split()) <= 40:
-            return False
-        if not asked_to_remember and _REQUEST.search(body):
-            return False
-        return asked_to_remember or bool(_FIRST_PERSON.search(body))
+        return self.extractor(as_turns(messages))
 
 
 class LLMFactExtractor:
-    """Asks an LLM to list facts (or, with another prompt, procedures), one per line.
+    """:class:`agentmem.lifecycle.LLMFactExtractor` over a LlamaIndex ``LLM`` and messages.
 
     ``prompt`` has one ``{conversation}`` placeholder, filled with ``role: text`` lines.
-    The answer is split into lines; bullets, numbering and ``NONE`` are dropped.
     """
 
     def __init__(self, llm: LLM, prompt: str = EXTRACT_FACTS_PROMPT) -> None:
-        if "{conversation}" not in prompt:
-            raise ValueError("the extraction prompt needs a {conversation} placeholder")
-        self.llm = llm
-        self.prompt = prompt
+        self.extractor = facts.LLMFactExtractor(LlamaIndexCompletion(llm), prompt)
 
     async def __call__(self, messages: Sequence[ChatMessage]) -> list[str]:
-        conversation = _transcript(messages)
-        if not conversation:
-            return []
-        prompt = self.prompt.replace("{conversation}", conversation)
-        response = await self.llm.achat([ChatMessage(role=MessageRole.USER, content=prompt)])
-        return parse_lines(response.message.content or "")
+        return await self.extractor(as_turns(messages))
 
 
 def _indent(text: str) -> str:

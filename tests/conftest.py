@@ -97,10 +97,12 @@ def make_memory(mode: str, pg_url: str, chroma_url: str, dim: int = DIM, **kw: o
     """A HybridMemory in ``mode`` over the session servers, initialised."""
     from agentmem import ChromaBackend, HashingEmbedder, HybridMemory, PostgresBackend
 
+    enricher = kw.pop("enricher", None)
     memory = HybridMemory(
         embedder=kw.pop("embedder", None) or HashingEmbedder(dim),  # type: ignore[arg-type]
         postgres=PostgresBackend(pg_url) if mode != "chroma" else None,
         chroma=ChromaBackend(chroma_url, **kw) if mode != "pgvector" else None,  # type: ignore[arg-type]
+        enricher=enricher,  # type: ignore[arg-type]
     )
     memory.init()
     return memory

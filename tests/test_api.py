@@ -16,7 +16,7 @@ from agentmem.filters import parse_filter
 
 PUBLIC = {
     "AgentMemError", "AgentMemSettings", "Backend", "BackendError", "BackendUnavailable",
-    "ChatTurn", "ChromaBackend", "ConfigError", "DimensionMismatch", "Embedder",
+    "ChatTurn", "ChromaBackend", "CompletionError", "ConfigError", "DimensionMismatch", "Embedder",
     "HashingEmbedder", "HybridBackend", "HybridMemory", "InvalidFilter", "InvalidInput", "MMR",
     "Memory", "MemoryHit", "MemoryStats", "MemoryType", "NotFound", "OpenAIEmbedder", "PostgresBackend",
     "RetrievalConfig",
@@ -33,7 +33,8 @@ def test_public_api_is_pinned_and_importable() -> None:
 
 LANGCHAIN_PUBLIC = {
     "AgentMemChatMessageHistory", "AgentMemEmbeddings", "AgentMemRetriever", "AgentMemStore",
-    "AgentMemVectorStore", "LangChainEmbedder", "RecallInput", "RememberInput", "memory_tools",
+    "AgentMemVectorStore", "LangChainCompletion", "LangChainEmbedder", "RecallInput",
+    "RememberInput", "memory_tools",
 }
 
 
@@ -47,7 +48,8 @@ def test_langchain_api_is_pinned_and_importable() -> None:
 
 LLAMAINDEX_PUBLIC = {
     "AgentMemChatStore", "AgentMemDBChatStore", "AgentMemEmbedding", "AgentMemVectorStore",
-    "EpisodicMemoryBlock", "HeuristicFactExtractor", "LLMFactExtractor", "LlamaIndexEmbedder",
+    "EpisodicMemoryBlock", "HeuristicFactExtractor", "LLMFactExtractor", "LlamaIndexCompletion",
+    "LlamaIndexEmbedder",
     "ProceduralMemoryBlock", "SemanticMemoryBlock", "to_agentmem_filter",
 }
 
@@ -61,6 +63,28 @@ def test_llamaindex_api_is_pinned_and_never_imports_langchain() -> None:
     assert set(llamaindex_agentmem.__all__) == LLAMAINDEX_PUBLIC
     code = ("import sys, llamaindex_agentmem; "
             "print(sorted(m for m in sys.modules if m.startswith('langchain')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+LIFECYCLE_PUBLIC = {
+    "Completion", "ENRICH_PROMPT", "EXTRACT_FACTS_PROMPT", "EXTRACT_PROCEDURES_PROMPT",
+    "Enricher", "FactExtractor", "HeuristicEnricher", "HeuristicFactExtractor", "LABELS",
+    "LLMEnricher", "LLMFactExtractor", "Turns",
+}
+
+
+def test_lifecycle_api_is_pinned_and_imports_no_framework() -> None:
+    import subprocess
+    import sys
+
+    from agentmem import lifecycle
+
+    assert set(lifecycle.__all__) == LIFECYCLE_PUBLIC
+    for name in LIFECYCLE_PUBLIC:
+        assert getattr(lifecycle, name) is not None
+    code = ("import sys, agentmem.lifecycle; "
+            "print(sorted(m for m in sys.modules if m.startswith(('langchain', 'llama_index'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -47,3 +47,9 @@ def test_langchain_section_runs(tmp_path: Path) -> None:
 def test_llamaindex_section_runs(tmp_path: Path) -> None:
     lines = run_block(2, tmp_path)
     assert lines == ["agentmem keeps PostgreSQL as the source of truth", "2"]
+
+
+def test_enrichment_section_runs(tmp_path: Path) -> None:
+    lines = run_block(3, tmp_path)
+    assert lines == ["{'emotion': 'positive', 'topic': 'technical', 'interaction_quality': 'high'}",
+                     "1", "The user lives in Lisbon."]

@@ -3,6 +3,31 @@
 The seat of the lifecycle policies (issue 05). They sit above the backends, beside
 :mod:`agentmem.retrieval`, and reach storage only through the protocols in
 :mod:`agentmem.backends.base` (for example :class:`~agentmem.backends.base.ExpiredDeletion`).
+Every LLM-backed piece takes the one :class:`~agentmem.lifecycle.llm.Completion` protocol.
 """
 
-__all__: list[str] = []
+from .enrichment import ENRICH_PROMPT, LABELS, Enricher, HeuristicEnricher, LLMEnricher
+from .facts import (
+    EXTRACT_FACTS_PROMPT,
+    EXTRACT_PROCEDURES_PROMPT,
+    FactExtractor,
+    HeuristicFactExtractor,
+    LLMFactExtractor,
+    Turns,
+)
+from .llm import Completion
+
+__all__: list[str] = [
+    "ENRICH_PROMPT",
+    "EXTRACT_FACTS_PROMPT",
+    "EXTRACT_PROCEDURES_PROMPT",
+    "LABELS",
+    "Completion",
+    "Enricher",
+    "FactExtractor",
+    "HeuristicEnricher",
+    "HeuristicFactExtractor",
+    "LLMEnricher",
+    "LLMFactExtractor",
+    "Turns",
+]

@@ -221,9 +221,9 @@ async def test_procedural_block_with_an_llm(li_memory: HybridMemory, agent_id: s
     llm.replies = ["1. Always answer in French.\n2. Sign every email with 'Best, Ann'."]
     block = ProceduralMemoryBlock(memory=li_memory, agent_id=agent_id, llm=llm)
     await block.aput([user("From now on answer in French and sign emails as Ann.")])
-    [sent] = llm.chats  # one user message: the prompt with the conversation filled in
-    assert [m.role for m in sent] == ["user"]
-    assert sent[0].content == EXTRACT_PROCEDURES_PROMPT.replace(
+    [sent] = llm.prompts  # one completion: the prompt with the conversation filled in
+    assert not llm.chats
+    assert sent == EXTRACT_PROCEDURES_PROMPT.replace(
         "{conversation}", "user: From now on answer in French and sign emails as Ann.")
     stored = li_memory.memories(agent_id, memory_types="procedural")
     assert sorted(m.content for m in stored) == ["Always answer in French.",
