@@ -19,7 +19,7 @@ from .errors import (
     NotFound,
 )
 from .memory import HybridMemory
-from .models import ChatTurn, Memory, MemoryHit, MemoryStats, MemoryType
+from .models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryStats, MemoryType, RelatedMemory
 from .retrieval import MMR, RetrievalConfig
 from .settings import AgentMemSettings, load_settings
 
@@ -69,9 +69,11 @@ __all__ = [
     "MMR",
     "Memory",
     "MemoryHit",
+    "MemoryLink",
     "MemoryStats",
     "MemoryType",
     "NotFound",
+    "RelatedMemory",
     "RetrievalConfig",
     "OpenAIEmbedder",
     "PostgresBackend",

@@ -20,12 +20,32 @@ from ._history import ConversationHistory
 from ._runner import shared_runner
 from ._twins import on_loop, sync_twin
 from ._validate import MemoryTypes
-from .backends.base import Backend, Indexed, LexicalSearch, Mode, StoreInfo, Vector, Vectors
+from .backends.base import (
+    Backend,
+    Direction,
+    Indexed,
+    LexicalSearch,
+    LinkStore,
+    Mode,
+    StoreInfo,
+    Vector,
+    Vectors,
+)
 from .embeddings import Embedder, embedder_from_spec
 from .errors import ConfigError, InvalidInput, NotFound
 from .factory import backend_from_settings, compose
 from .lifecycle.enrichment import Enricher, as_enricher, enrich
-from .models import Memory, MemoryHit, MemoryStats, MemoryType, as_agent_id, utcnow
+from .models import (
+    Memory,
+    MemoryHit,
+    MemoryLink,
+    MemoryStats,
+    MemoryType,
+    RelatedMemory,
+    as_agent_id,
+    as_relation,
+    utcnow,
+)
 from .retrieval import MMR, RecallRequest, RetrievalConfig, run_recall
 from .retrieval.context import lexical_texts
 from .retrieval.pipeline import lexical_weight_for
@@ -223,7 +243,7 @@ class HybridMemory(ConversationHistory):
     async def _recall(self, query: str | None, vector: Vector | None, agent_id: str,
                       memory_types: MemoryTypes, k: int, filter: Mapping[str, Any] | None,
                       mmr: MMR | None, lexical_weight: float | None,
-                      lexical_query: str | None) -> list[MemoryHit]:
+                      lexical_query: str | None, expand_related: bool) -> list[MemoryHit]:
         agent, types, where = check.scope(agent_id, memory_types, filter)
         k, lexical_query = check.top_k(k), lexical_query or query
         if lexical_weight is not None:
@@ -238,23 +258,25 @@ class HybridMemory(ConversationHistory):
         check.query_vector(vector, self.embedder)
         await self._ensure_ready()
         return await run_recall(self.backend, RecallRequest(
-            agent, vector, k, types, where, mmr, lexical_query, lexical_weight, self.retrieval))
+            agent, vector, k, types, where, mmr, lexical_query, lexical_weight, self.retrieval,
+            expand_related))
 
     @on_loop
     async def arecall(self, query: str, agent_id: str, *, memory_types: MemoryTypes = None,
                       k: int = 5, filter: Mapping[str, Any] | None = None,
-                      mmr: MMR | None = None, lexical_weight: float | None = None
-                      ) -> list[MemoryHit]:
+                      mmr: MMR | None = None, lexical_weight: float | None = None,
+                      expand_related: bool = False) -> list[MemoryHit]:
         """The ``k`` memories of ``agent_id`` most relevant to ``query``, best first.
 
         By default dense and lexical (:meth:`search_text`) results are fused and re-scored
         by session context (see :mod:`agentmem.retrieval` and :class:`RetrievalConfig`);
         each hit's score is then that one, in [0, 1], descending. ``lexical_weight=0`` is
         dense only (scores are cosine similarities). With ``mmr``, ``fetch_k`` nearest are
-        re-ranked for diversity (maximal marginal relevance), dense only.
+        re-ranked for diversity (maximal marginal relevance), dense only. With
+        ``expand_related`` each hit's ``related`` lists the memories one link away.
         """
         return await self._recall(query, None, agent_id, memory_types, k, filter, mmr,
-                                  lexical_weight, None)
+                                  lexical_weight, None, expand_related)
 
     recall = sync_twin(arecall)
 
@@ -263,11 +285,12 @@ class HybridMemory(ConversationHistory):
                                 memory_types: MemoryTypes = None, k: int = 5,
                                 filter: Mapping[str, Any] | None = None, mmr: MMR | None = None,
                                 lexical_query: str | None = None,
-                                lexical_weight: float | None = None) -> list[MemoryHit]:
+                                lexical_weight: float | None = None,
+                                expand_related: bool = False) -> list[MemoryHit]:
         """Like :meth:`recall` with a ready query vector: dense only, unless
         ``lexical_query`` gives words to fuse with."""
         return await self._recall(None, vector, agent_id, memory_types, k, filter, mmr,
-                                  lexical_weight, lexical_query)
+                                  lexical_weight, lexical_query, expand_related)
 
     recall_by_vector = sync_twin(arecall_by_vector)
 
@@ -319,6 +342,76 @@ class HybridMemory(ConversationHistory):
                                                 limit=limit, offset=offset)
 
     memories = sync_twin(amemories)
+
+    # -- links ----------------------------------------------------------------------
+
+    def _link_store(self) -> LinkStore:
+        if not isinstance(self.backend, LinkStore):
+            raise ConfigError(f"links between memories are stored in PostgreSQL: use pgvector "
+                              f"or hybrid mode (this memory is in {self.mode} mode)")
+        return self.backend
+
+    @on_loop
+    async def alink(self, source_id: str, target_id: str, agent_id: str, *,
+                    relation: str = "related_to") -> MemoryLink:
+        """Record that ``source_id`` relates to ``target_id`` (idempotent); returns the link.
+
+        Both must be memories of ``agent_id`` (NotFound otherwise); deleting either one
+        removes the link.
+        """
+        agent = as_agent_id(agent_id)
+        link = check.build(MemoryLink, source_id=source_id, target_id=target_id,
+                           relation=as_relation(relation))
+        if link.source_id == link.target_id:
+            raise InvalidInput(f"a memory cannot be linked to itself ({source_id!r})")
+        store = self._link_store()
+        await self._ensure_ready()
+        await store.link(agent, [link])
+        return link
+
+    link = sync_twin(alink)
+
+    @on_loop
+    async def aunlink(self, source_id: str, target_id: str, agent_id: str, *,
+                      relation: str | None = None) -> int:
+        """Remove the links source → target (one relation, or all); returns how many."""
+        agent = as_agent_id(agent_id)
+        store = self._link_store()
+        await self._ensure_ready()
+        return await store.unlink(agent, source_id, target_id,
+                                  None if relation is None else as_relation(relation))
+
+    unlink = sync_twin(aunlink)
+
+    @on_loop
+    async def alinks(self, id: str, agent_id: str) -> list[MemoryLink]:
+        """Every link from or to memory ``id``, oldest first."""
+        agent = as_agent_id(agent_id)
+        store = self._link_store()
+        await self._ensure_ready()
+        return await store.links(agent, [id])
+
+    links = sync_twin(alinks)
+
+    @on_loop
+    async def arelated(self, id: str, agent_id: str, *, relation: str | None = None,
+                       depth: int = 1, direction: Direction = "both") -> list[RelatedMemory]:
+        """Memories within ``depth`` links of ``id``, nearest first, each once.
+
+        ``direction``: ``out`` follows links from source to target only (a consolidated
+        memory to its sources), ``in`` only backwards, ``both`` either way.
+        """
+        agent = as_agent_id(agent_id)
+        if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 10:
+            raise InvalidInput(f"depth must be an int in 1..10, got {depth!r}")
+        if direction not in ("out", "in", "both"):
+            raise InvalidInput(f"direction must be 'out', 'in' or 'both', got {direction!r}")
+        store = self._link_store()
+        await self._ensure_ready()
+        return await store.related(agent, [id], depth=depth, direction=direction,
+                                   relation=None if relation is None else as_relation(relation))
+
+    related = sync_twin(arelated)
 
     # -- operations -----------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from datetime import datetime, timezone
 from enum import Enum
@@ -13,8 +14,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from .errors import InvalidInput
 
-__all__ = ["AgentId", "ChatTurn", "Memory", "MemoryHit", "MemoryStats", "MemoryType", "as_agent_id",
-           "as_memory_type", "utcnow"]
+__all__ = ["AgentId", "ChatTurn", "Memory", "MemoryHit", "MemoryLink", "MemoryStats", "MemoryType",
+           "RelatedMemory", "as_agent_id", "as_memory_type", "as_relation", "utcnow"]
 
 _MAX_ID_LEN = 256
 
@@ -204,15 +205,65 @@ class ChatTurn(BaseModel):
         return out
 
 
+_RELATION = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_RELATION_RULE = "1-64 lower-case letters, digits and underscores, starting with a letter"
+
+
+def _relation_name(value: str) -> str:
+    if not isinstance(value, str) or not _RELATION.match(value):
+        raise ValueError(f"a relation is {_RELATION_RULE} (e.g. 'derived_from'), got {value!r}")
+    return value
+
+
+def as_relation(value: object) -> str:
+    """``value`` if it names a relation (``derived_from``, ``same_as``, ...); InvalidInput else."""
+    try:
+        return _relation_name(value)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+_LinkEnd = Annotated[str, AfterValidator(lambda v: _check_name(v, "a linked memory id"))]
+
+
+class MemoryLink(BaseModel):
+    """A typed, directed relation between two memories of one agent: source → target.
+
+    ``derived_from`` (a consolidated memory to each source) and ``same_as`` are agentmem's
+    own; any other name that :func:`as_relation` accepts is the caller's.
+    """
+
+    source_id: _LinkEnd
+    target_id: _LinkEnd
+    relation: Annotated[str, AfterValidator(_relation_name)]
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RelatedMemory(BaseModel):
+    """A memory reached from another over links: how, and how many steps away.
+
+    ``via`` is the memory the last step left from; ``outgoing`` is True when that step
+    followed a link in its direction (via → memory), False when against it.
+    """
+
+    memory: Memory
+    relation: str
+    depth: int
+    via: str
+    outgoing: bool
+
+
 class MemoryHit(BaseModel):
     """A recalled memory with its cosine similarity to the query (higher is closer).
 
-    ``vector`` is filled only when asked for (MMR re-ranking needs it).
+    ``vector`` is filled only when asked for (MMR re-ranking needs it); ``related`` only
+    with ``recall(..., expand_related=True)``: the memories one link away.
     """
 
     memory: Memory
     score: float
     vector: list[float] | None = Field(default=None, repr=False)
+    related: list[RelatedMemory] = Field(default_factory=list)
 
 
 class MemoryStats(BaseModel):

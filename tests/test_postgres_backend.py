@@ -15,6 +15,7 @@ from agentmem import (
     HashingEmbedder,
     HybridMemory,
     Memory,
+    MemoryLink,
     MemoryType,
     PostgresBackend,
     PostgresConfig,
@@ -201,7 +202,7 @@ async def test_scoped_recall_is_complete(crowded, search: str) -> None:  # type:
 
 async def test_a_schema_1_store_migrates_without_losing_a_row(new_database) -> None:  # type: ignore[no-untyped-def]
     """Schema 2 drops the shared HNSW index and turns the needs_index flag into the queue;
-    schema 3 re-indexes existing text with agentmem's own analyzer."""
+    schema 3 re-indexes existing text with agentmem's own analyzer; schema 4 adds links."""
     import psycopg
 
     from agentmem.backends import _pg_schema as schema
@@ -230,8 +231,13 @@ async def test_a_schema_1_store_migrates_without_losing_a_row(new_database) -> N
     assert await backend.pending_count("a") == 2  # the two rows Chroma never had
     facts = await backend.describe()
     assert "agentmem_memories_embedding_idx" not in facts["indexes"]
-    assert facts["schema_version"] == SCHEMA_VERSION == 3
+    assert facts["schema_version"] == SCHEMA_VERSION == 4
     assert "agentmem_memories_lexemes_idx" in facts["indexes"]
+    assert not facts["missing_indexes"]
+    # schema 4: links between the migrated rows
+    assert await backend.link("a", [MemoryLink(source_id="m0", target_id="m1",
+                                               relation="related_to")]) == 1
+    assert [r.memory.id for r in await backend.related("a", ["m1"])] == ["m0"]
     hits = await backend.search_text("a", "whale sings", k=5, memory_types=list(MemoryType))
     assert [h.memory.id for h in hits] == ["m0"]  # stemmed: whales/whale, singing/sings
     assert await backend.search_text("a", "what", k=5, memory_types=list(MemoryType)) == []

@@ -17,6 +17,7 @@ META = "agentmem_meta"
 MIGRATIONS_TABLE = "agentmem_migrations"
 QUEUE = "agentmem_index_queue"
 ANN = "agentmem_ann_indexes"
+LINKS = "agentmem_links"
 LOCK_KEY = 0x61676D656D  # "agmem": advisory lock id for migrations
 
 _V1 = [
@@ -102,8 +103,27 @@ _V3 = [
     "CREATE INDEX agentmem_memories_lexemes_idx ON agentmem_memories USING gin (lexemes)",
 ]
 
+# Version 4: typed links between memories of one agent (consolidation's derived_from,
+# merges' same_as, the caller's own). Both ends must exist; deleting either drops the link.
+_V4 = [
+    """CREATE TABLE agentmem_links (
+        agent_id   text NOT NULL,
+        source_id  text NOT NULL,
+        relation   text NOT NULL CHECK (relation ~ '^[a-z][a-z0-9_]{{0,63}}$'),
+        target_id  text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (agent_id, source_id, relation, target_id),
+        FOREIGN KEY (agent_id, source_id) REFERENCES agentmem_memories (agent_id, id)
+            ON DELETE CASCADE,
+        FOREIGN KEY (agent_id, target_id) REFERENCES agentmem_memories (agent_id, id)
+            ON DELETE CASCADE,
+        CHECK (source_id <> target_id)
+    )""",
+    "CREATE INDEX agentmem_links_target_idx ON agentmem_links (agent_id, target_id)",
+]
+
 # version -> statements; append new versions, never edit an applied one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 EXPECTED_INDEXES = (
@@ -114,6 +134,8 @@ EXPECTED_INDEXES = (
     "agentmem_index_queue_pkey",
     "agentmem_ann_indexes_pkey",
     "agentmem_turns_pkey",
+    "agentmem_links_pkey",
+    "agentmem_links_target_idx",
 )
 
 

@@ -16,10 +16,11 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 
 from ..filters import FilterNode
-from ..models import ChatTurn, Memory, MemoryHit, MemoryType
+from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory
 
 __all__ = [
     "Backend",
+    "Direction",
     "DistinctValues",
     "ExpiredDeletion",
     "IndexRemover",
@@ -27,6 +28,7 @@ __all__ = [
     "IndexWriter",
     "Indexed",
     "LexicalSearch",
+    "LinkStore",
     "Mode",
     "SessionWindow",
     "StoreInfo",
@@ -147,6 +149,35 @@ class LexicalSearch(Protocol):
 
         Memories with no word in common are not returned.
         """
+        ...
+
+
+Direction = Literal["out", "in", "both"]  # which way a walk may follow a link
+
+
+@runtime_checkable
+class LinkStore(Protocol):
+    """Typed links between memories of one agent, and walks over them."""
+
+    async def link(self, agent_id: str, links: Sequence[MemoryLink]) -> int:
+        """Record links, all or none; returns how many were new.
+
+        NotFound if an end is not an (unexpired) memory of the agent.
+        """
+        ...
+
+    async def unlink(self, agent_id: str, source_id: str, target_id: str,
+                     relation: str | None = None) -> int:
+        """Remove the links source → target (of one relation, or all); returns how many."""
+        ...
+
+    async def links(self, agent_id: str, ids: Sequence[str]) -> list[MemoryLink]:
+        """Every link from or to one of ``ids``, oldest first."""
+        ...
+
+    async def related(self, agent_id: str, ids: Sequence[str], *, relation: str | None = None,
+                      depth: int = 1, direction: Direction = "both") -> list[RelatedMemory]:
+        """Unexpired memories within ``depth`` links of ``ids``, nearest first, each once."""
         ...
 
 

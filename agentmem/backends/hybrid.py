@@ -24,11 +24,13 @@ from typing import Protocol
 
 from ..errors import BackendError, BackendUnavailable
 from ..filters import FilterNode
-from ..models import ChatTurn, Memory, MemoryHit, MemoryType
+from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory
 from .base import (
     Backend,
+    Direction,
     IndexSource,
     LexicalSearch,
+    LinkStore,
     Mode,
     SessionWindow,
     StoreInfo,
@@ -42,7 +44,8 @@ __all__ = ["HybridBackend"]
 log = logging.getLogger("agentmem")
 
 
-class Primary(Backend, IndexSource, LexicalSearch, SessionWindow, VectorScan, Protocol):
+class Primary(Backend, IndexSource, LexicalSearch, LinkStore, SessionWindow, VectorScan,
+              Protocol):
     """What the hybrid backend needs of its source of truth."""
 
     async def has_ann(self, agent_id: str) -> bool:
@@ -218,6 +221,23 @@ class HybridBackend:
                           where: FilterNode | None = None) -> list[MemoryHit]:
         return await self.primary.search_text(agent_id, text, k=k, memory_types=memory_types,
                                               where=where)
+
+    # Links live in the source of truth alone; a memory the index drops keeps none anyway.
+
+    async def link(self, agent_id: str, links: Sequence[MemoryLink]) -> int:
+        return await self.primary.link(agent_id, links)
+
+    async def unlink(self, agent_id: str, source_id: str, target_id: str,
+                     relation: str | None = None) -> int:
+        return await self.primary.unlink(agent_id, source_id, target_id, relation)
+
+    async def links(self, agent_id: str, ids: Sequence[str]) -> list[MemoryLink]:
+        return await self.primary.links(agent_id, ids)
+
+    async def related(self, agent_id: str, ids: Sequence[str], *, relation: str | None = None,
+                      depth: int = 1, direction: Direction = "both") -> list[RelatedMemory]:
+        return await self.primary.related(agent_id, ids, relation=relation, depth=depth,
+                                          direction=direction)
 
     async def preceding(self, agent_id: str, session_id: str, memory_type: MemoryType, *,
                         before: Sequence[datetime], n: int) -> list[Memory]:

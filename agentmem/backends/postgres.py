@@ -20,21 +20,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from ..errors import ConfigError, DimensionMismatch, InvalidInput
+from ..errors import ConfigError, DimensionMismatch, InvalidInput, NotFound
 from ..filters import And, Comparison, FilterNode, Or
-from ..models import ChatTurn, Memory, MemoryHit, MemoryType
+from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory
 from ..retrieval.lexical import K1, B, analyze, tsvector_text
 from ..settings import redact_url
+from . import _pg_links as _links
 from . import _pg_schema as schema
 from ._pg_errors import postgres_errors
 from ._vectors import as_matrix
-from .base import IndexRemover, IndexWriter, Mode, StoreInfo, Vector, Vectors
+from .base import Direction, IndexRemover, IndexWriter, Mode, StoreInfo, Vector, Vectors
 
 try:
     import psycopg
@@ -237,8 +238,8 @@ class PostgresBackend:
         async with self._conn() as conn, conn.transaction():
             yield conn
 
-    async def _fetch(self, query: sql.Composable | str, params: Sequence[Any] = ()
-                     ) -> list[dict[str, Any]]:
+    async def _fetch(self, query: sql.Composable | str,
+                     params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         async with self._conn() as conn:
             cur = await conn.execute(query, params)  # type: ignore[arg-type]
             return await cur.fetchall()
@@ -345,7 +346,7 @@ class PostgresBackend:
                 recorded = await self._recorded(conn)
                 cur = await conn.execute(
                     "SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s)",
-                    [[schema.MEMORIES, schema.TURNS, schema.QUEUE, schema.ANN]],
+                    [[schema.MEMORIES, schema.TURNS, schema.QUEUE, schema.ANN, schema.LINKS]],
                 )
                 indexes = sorted(r[0] for r in await cur.fetchall())
         finally:
@@ -531,6 +532,51 @@ class PostgresBackend:
                                          " RETURNING 1").format(
             delete, sql.SQL(_ENQUEUE).format(sql.Identifier("gone"))), params)
         return len(rows)
+
+    # -- links --
+
+    async def link(self, agent_id: str, links: Sequence[MemoryLink]) -> int:
+        """Record links, all or none; returns how many were new (existing ones are kept)."""
+        if not links:
+            return 0
+        ends = sorted({i for link in links for i in (link.source_id, link.target_id)})
+        async with self._conn() as conn, conn.transaction():
+            cur = await conn.execute(sql.SQL("SELECT id FROM agentmem_memories WHERE agent_id = %s"
+                                             " AND id = ANY(%s) AND {} FOR SHARE").format(_UNEXPIRED),
+                                     [agent_id, ends])
+            missing = sorted(set(ends) - {r["id"] for r in await cur.fetchall()})
+            if missing:
+                raise NotFound(f"cannot link: agent {agent_id!r} has no memory "
+                               f"{', '.join(map(repr, missing[:5]))}; link stored memories only")
+            cur = await conn.execute(_links.INSERT_LINKS, [
+                agent_id, [x.source_id for x in links], [x.relation for x in links],
+                [x.target_id for x in links], [x.created_at for x in links]])
+            return len(await cur.fetchall())
+
+    async def unlink(self, agent_id: str, source_id: str, target_id: str,
+                     relation: str | None = None) -> int:
+        """Remove the links source → target (of one relation, or all); returns how many."""
+        return await self._execute(_links.UNLINK,
+                                   [agent_id, source_id, target_id, relation, relation])
+
+    async def links(self, agent_id: str, ids: Sequence[str]) -> list[MemoryLink]:
+        """Every link from or to one of ``ids``, oldest first."""
+        rows = await self._fetch(_links.LINKS_OF, [agent_id, list(ids), list(ids)])
+        return [_links.link_of(r) for r in rows]
+
+    async def related(self, agent_id: str, ids: Sequence[str], *, relation: str | None = None,
+                      depth: int = 1, direction: Direction = "both") -> list[RelatedMemory]:
+        """Unexpired memories within ``depth`` links of ``ids`` (not ``ids`` themselves),
+        nearest first; each once, by its shallowest path."""
+        if not ids:
+            return []
+        rows = await self._fetch(
+            sql.SQL(_links.WALK).format(columns=sql.SQL(_M_COLUMNS), alive=_UNEXPIRED),
+            {"agent": agent_id, "ids": list(ids), "rel": relation, "depth": depth,
+             "out": direction in ("out", "both"), "in": direction in ("in", "both")})
+        return [RelatedMemory.model_construct(
+            memory=_memory(r), relation=r["link_relation"], depth=int(r["link_depth"]),
+            via=r["link_via"], outgoing=bool(r["link_outgoing"])) for r in rows]
 
     async def count(self, agent_id: str, *, memory_types: Sequence[MemoryType],
                     where: FilterNode | None = None) -> dict[MemoryType, int]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..backends.base import Backend, LexicalSearch, Vector
+from ..backends.base import Backend, LexicalSearch, LinkStore, Vector
 from ..errors import ConfigError
 from ..filters import FilterNode
-from ..models import MemoryHit, MemoryType, utcnow
+from ..models import MemoryHit, MemoryType, RelatedMemory, utcnow
 from .config import RetrievalConfig
 from .fusion import FUSION_DEPTH, fuse_scores
 from .mmr import MMR, mmr_select
@@ -35,6 +35,7 @@ class RecallRequest:
     lexical_query: str | None = None
     lexical_weight: float = 0.0
     config: RetrievalConfig = field(default_factory=RetrievalConfig)
+    expand_related: bool = False
 
     @property
     def fused(self) -> bool:
@@ -59,7 +60,21 @@ def lexical_weight_for(backend: Backend, config: RetrievalConfig, asked: float |
 
 
 async def run_recall(backend: Backend, req: RecallRequest) -> list[MemoryHit]:
-    """The ``k`` best hits for ``req``, best first."""
+    """The ``k`` best hits for ``req``, best first (with their related memories if asked)."""
+    if req.expand_related and not isinstance(backend, LinkStore):
+        raise ConfigError(f"{type(backend).__name__} stores no links: recall with "
+                          "expand_related=False, or use pgvector or hybrid mode")
+    hits = await _ranked(backend, req)
+    if not req.expand_related or not hits:
+        return hits
+    assert isinstance(backend, LinkStore)
+    around: dict[str, list[RelatedMemory]] = {}
+    for found in await backend.related(req.agent_id, [h.memory.id for h in hits], depth=1):
+        around.setdefault(found.via, []).append(found)  # one step away: via is the hit
+    return [h.model_copy(update={"related": around.get(h.memory.id, [])}) for h in hits]
+
+
+async def _ranked(backend: Backend, req: RecallRequest) -> list[MemoryHit]:
     hits = await backend.query(req.agent_id, req.vector, k=req.fetch,
                                memory_types=req.memory_types, where=req.where,
                                with_vectors=req.mmr is not None)
