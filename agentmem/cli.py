@@ -312,19 +312,10 @@ def import_(
     Ids, texts and metadata are kept; a re-run upserts the same ids, never duplicates.
     """
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .importers import ImportReport, import_records, open_chroma, open_langchain_postgres
 
-    progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, disable=as_json)
-    task: list[Any] = []
-
-    def advance(done: int, total: int) -> None:
-        if not task:
-            task.append(progress.add_task("import", total=total))
-        progress.update(task[0], completed=done, total=total)
-
+    progress, advance = _progress_bar("importing", disable=as_json)
     with _memory() as memory:
         if source_kind is SourceKind.CHROMA:
             opened: Any = open_chroma(location, collection)
@@ -354,6 +345,59 @@ def import_(
     if not as_json:
         console.print(f"count check: {report.source_count} in the source = {report.arrived} "
                       f"arrived + {report.skipped} skipped")
+
+
+def _progress_bar(label: str, *, disable: bool) -> tuple[Any, Callable[[int, int], None]]:
+    """A progress bar and the ``advance(done, total)`` callback that drives it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, disable=disable)
+    task: list[Any] = []
+
+    def advance(done: int, total: int) -> None:
+        if not task:
+            task.append(progress.add_task(label, total=total))
+        progress.update(task[0], completed=done, total=total)
+
+    return progress, advance
+
+
+@app.command()
+def consolidate(
+    agent_id: str = typer.Option(..., "--agent", help="Whose episodes to consolidate."),
+    similarity: float = typer.Option(0.75, "--similarity", min=-1.0, max=1.0,
+                                     help="Cosine to a group's centroid to join it."),
+    min_group: int = typer.Option(3, "--min-group", min=2, help="Smallest group consolidated."),
+    since_days: float | None = typer.Option(30.0, "--since-days", min=0.001, help=(
+        "Only episodes this recent; --all-time for every one.")),
+    all_time: bool = typer.Option(False, "--all-time", help="Consider every episode."),
+    sources: str = typer.Option("lower", "--sources", help=(
+        "What becomes of the sources: keep, lower (importance halved) or expire (in 7 days).")),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report the groups, write nothing."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Turn groups of similar recent episodes into semantic memories (extractive)."""
+    from datetime import timedelta
+
+    from .lifecycle import ConsolidationPolicy
+
+    try:
+        policy = ConsolidationPolicy(
+            min_group=min_group, similarity=similarity, sources=sources,  # type: ignore[arg-type]
+            since=None if all_time or since_days is None else timedelta(days=since_days))
+    except AgentMemError as exc:
+        raise _fail(exc, 2) from exc
+    progress, advance = _progress_bar("consolidating", disable=as_json)
+    with _memory() as memory, progress:
+        report = memory.consolidate(agent_id, policy=policy, dry_run=dry_run, progress=advance)
+    if as_json:
+        print(json.dumps(asdict(report), indent=2))
+        return
+    verb = "would consolidate" if dry_run else "consolidated"
+    console.print(f"[green]{verb} {report.sources}[/] of {report.considered} episodes of "
+                  f"{agent_id} in {report.groups} groups: {len(report.created)} new semantic "
+                  f"memories, {report.repaired} repaired")
 
 
 @app.command()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,13 @@ from .backends.base import (
 from .embeddings import Embedder, embedder_from_spec
 from .errors import ConfigError, InvalidInput, NotFound
 from .factory import backend_from_settings, compose
+from .lifecycle.consolidation import (
+    ConsolidationPolicy,
+    ConsolidationReport,
+    ExtractiveSummarizer,
+    Summarizer,
+    consolidate,
+)
 from .lifecycle.enrichment import Enricher, as_enricher, enrich
 from .models import (
     Memory,
@@ -412,6 +419,23 @@ class HybridMemory(ConversationHistory):
                                    relation=None if relation is None else as_relation(relation))
 
     related = sync_twin(arelated)
+
+    @on_loop
+    async def aconsolidate(self, agent_id: str, *, policy: ConsolidationPolicy | None = None,
+                           summarizer: Summarizer | None = None, dry_run: bool = False,
+                           progress: Callable[[int, int], None] | None = None
+                           ) -> ConsolidationReport:
+        """Turn groups of similar recent episodes into semantic memories (see
+        :mod:`agentmem.lifecycle.consolidation`); idempotent. ``progress(done, total)``
+        is called after each group."""
+        agent = as_agent_id(agent_id)
+        await self._ensure_ready()
+        return await consolidate(self.backend, self._write, agent,
+                                 policy=policy or ConsolidationPolicy(),
+                                 summarizer=summarizer or ExtractiveSummarizer(),
+                                 dry_run=dry_run, progress=progress)
+
+    consolidate = sync_twin(aconsolidate)
 
     # -- operations -----------------------------------------------------------------
 

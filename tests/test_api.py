@@ -70,7 +70,8 @@ def test_llamaindex_api_is_pinned_and_never_imports_langchain() -> None:
 LIFECYCLE_PUBLIC = {
     "Completion", "ENRICH_PROMPT", "EXTRACT_FACTS_PROMPT", "EXTRACT_PROCEDURES_PROMPT",
     "Enricher", "FactExtractor", "HeuristicEnricher", "HeuristicFactExtractor", "LABELS",
-    "LLMEnricher", "LLMFactExtractor", "Turns",
+    "LLMEnricher", "LLMFactExtractor", "Turns", "CONSOLIDATE_PROMPT", "ConsolidationPolicy",
+    "ConsolidationReport", "ExtractiveSummarizer", "LLMSummarizer", "Summarizer",
 }
 
 

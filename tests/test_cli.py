@@ -92,3 +92,29 @@ def test_bad_settings_exit_2_with_the_reason(tmp_path: Path, env: dict[str, str]
                                              needle: str) -> None:
     result = run(tmp_path, "stats", "a", **env)
     assert result.returncode == 2 and needle in result.stdout
+
+
+def test_consolidate_reports_then_writes_then_finds_nothing_left(  # type: ignore[no-untyped-def]
+        tmp_path: Path, new_database) -> None:
+    from agentmem import HashingEmbedder, HybridMemory, Memory, PostgresBackend
+
+    url = new_database()
+    with HybridMemory(embedder=HashingEmbedder(32), postgres=PostgresBackend(url)) as memory:
+        memory.init()
+        memory.remember_many([Memory(content=f"The user booked a flight to Lisbon {w}", agent_id="a")
+                              for w in ("for May", "again", "in June")]
+                             + [Memory(content="Grandma sent a cake recipe", agent_id="a")])
+    env = {"AGENTMEM_POSTGRES_URL": url, "AGENTMEM_EMBEDDINGS": "hashing:32"}
+    args = ("consolidate", "--agent", "a", "--similarity", "0.6", "--all-time")
+    dry = run(tmp_path, *args, "--dry-run", "--json", **env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert {k: json.loads(dry.stdout)[k] for k in ("considered", "groups", "sources", "created")} == {
+        "considered": 4, "groups": 1, "sources": 3, "created": []}
+    done = run(tmp_path, *args, **env)
+    assert done.returncode == 0 and "consolidated 3" in done.stdout, done.stdout + done.stderr
+    stats = json.loads(run(tmp_path, "stats", "a", "--json", **env).stdout)
+    assert stats["by_type"]["semantic"] == 1
+    again = json.loads(run(tmp_path, *args, "--json", **env).stdout)
+    assert (again["groups"], again["created"]) == (0, [])
+    bad = run(tmp_path, "consolidate", "--agent", "a", "--sources", "shred", **env)
+    assert bad.returncode == 2 and "sources" in bad.stdout

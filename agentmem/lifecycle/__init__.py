@@ -6,6 +6,14 @@ The seat of the lifecycle policies (issue 05). They sit above the backends, besi
 Every LLM-backed piece takes the one :class:`~agentmem.lifecycle.llm.Completion` protocol.
 """
 
+from .consolidation import (
+    CONSOLIDATE_PROMPT,
+    ConsolidationPolicy,
+    ConsolidationReport,
+    ExtractiveSummarizer,
+    LLMSummarizer,
+    Summarizer,
+)
 from .enrichment import ENRICH_PROMPT, LABELS, Enricher, HeuristicEnricher, LLMEnricher
 from .facts import (
     EXTRACT_FACTS_PROMPT,
@@ -18,16 +26,22 @@ from .facts import (
 from .llm import Completion
 
 __all__: list[str] = [
+    "CONSOLIDATE_PROMPT",
     "ENRICH_PROMPT",
     "EXTRACT_FACTS_PROMPT",
     "EXTRACT_PROCEDURES_PROMPT",
     "LABELS",
     "Completion",
+    "ConsolidationPolicy",
+    "ConsolidationReport",
     "Enricher",
+    "ExtractiveSummarizer",
     "FactExtractor",
     "HeuristicEnricher",
     "HeuristicFactExtractor",
     "LLMEnricher",
     "LLMFactExtractor",
+    "LLMSummarizer",
+    "Summarizer",
     "Turns",
 ]
