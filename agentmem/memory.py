@@ -41,6 +41,7 @@ from .lifecycle.consolidation import (
     Summarizer,
     consolidate,
 )
+from .lifecycle.dedup import merge_duplicates
 from .lifecycle.enrichment import Enricher, as_enricher, enrich
 from .models import (
     Memory,
@@ -77,13 +78,18 @@ class HybridMemory(ConversationHistory):
     def __init__(self, *, embedder: Embedder, backend: Backend | None = None,
                  postgres: PostgresBackend | None = None, chroma: ChromaBackend | None = None,
                  auto_init: bool = False, retrieval: RetrievalConfig | None = None,
-                 enricher: Enricher | None = None) -> None:
+                 enricher: Enricher | None = None,
+                 dedup_threshold: float | None = None) -> None:
         """Give a ``backend``, or ``postgres`` and/or ``chroma`` (both: hybrid mode).
 
         ``retrieval`` sets what a ranked recall weighs (default: :class:`RetrievalConfig`).
         ``enricher`` labels every write's metadata (see :mod:`agentmem.lifecycle.enrichment`);
-        None, the default, adds nothing.
+        None, the default, adds nothing. ``dedup_threshold`` (a cosine, off by default)
+        merges a new memory into an existing near-duplicate (:mod:`agentmem.lifecycle.dedup`).
         """
+        if dedup_threshold is not None and not -1.0 <= dedup_threshold <= 1.0:
+            raise ConfigError(f"dedup_threshold must be a cosine in [-1, 1] or None, got "
+                              f"{dedup_threshold!r}")
         if backend is None:
             backend = compose(postgres, chroma)
         elif postgres is not None or chroma is not None:
@@ -92,6 +98,7 @@ class HybridMemory(ConversationHistory):
         self.backend = backend
         self.retrieval = retrieval or RetrievalConfig()
         self.enricher = as_enricher(enricher)
+        self.dedup_threshold = dedup_threshold
         self._auto_init = auto_init
         self._ready = False
         self._lock: asyncio.Lock | None = None
@@ -168,8 +175,9 @@ class HybridMemory(ConversationHistory):
 
     # -- writing --------------------------------------------------------------------
 
-    async def _write(self, memories: Sequence[Memory],
-                     embeddings: Vectors | None) -> list[Memory]:
+    async def _write(self, memories: Sequence[Memory], embeddings: Vectors | None, *,
+                     dedup: bool = False) -> list[Memory]:
+        """Store ``memories``; returns what each became (itself, or what absorbed it)."""
         memories = list(memories)
         if not memories:
             return []
@@ -179,9 +187,13 @@ class HybridMemory(ConversationHistory):
         if embeddings is None:
             embeddings = await self.embedder.aembed_documents([m.content for m in memories])
         vectors = check.embeddings(embeddings, len(memories), self.embedder)
+        became = memories
+        if dedup and self.dedup_threshold is not None:
+            memories, vectors, became = await merge_duplicates(self.backend, memories, vectors,
+                                                               self.dedup_threshold)
         texts = await lexical_texts(self.backend, memories, self.retrieval.context_turns)
         await self.backend.upsert(memories, vectors, lexical_texts=texts)
-        return memories
+        return became
 
     @on_loop
     async def aremember(self, content: str, agent_id: str, *,
@@ -197,7 +209,8 @@ class HybridMemory(ConversationHistory):
                       source_ids=source_ids, id=id)
         memory = check.build(Memory, content=content, agent_id=agent_id,
                              **{k: v for k, v in fields.items() if v is not None})
-        [memory] = await self._write([memory], None if embedding is None else [embedding])
+        [memory] = await self._write([memory], None if embedding is None else [embedding],
+                                     dedup=True)
         return memory
 
     remember = sync_twin(aremember)
@@ -205,8 +218,9 @@ class HybridMemory(ConversationHistory):
     @on_loop
     async def aremember_many(self, memories: Sequence[Memory],
                              embeddings: Vectors | None = None) -> list[Memory]:
-        """Store a batch: all of it or, on any error, none of it."""
-        return await self._write(memories, embeddings)
+        """Store a batch: all of it or, on any error, none of it. Returns what each
+        memory became (with ``dedup_threshold``, a near-duplicate becomes what absorbed it)."""
+        return await self._write(memories, embeddings, dedup=True)
 
     remember_many = sync_twin(aremember_many)
 
