@@ -19,7 +19,16 @@ from .errors import (
     NotFound,
 )
 from .memory import HybridMemory
-from .models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryStats, MemoryType, RelatedMemory
+from .models import (
+    ChatTurn,
+    Memory,
+    MemoryHit,
+    MemoryLink,
+    MemoryStats,
+    MemoryTier,
+    MemoryType,
+    RelatedMemory,
+)
 from .retrieval import MMR, RetrievalConfig
 from .settings import AgentMemSettings, load_settings
 
@@ -71,6 +80,7 @@ __all__ = [
     "MemoryHit",
     "MemoryLink",
     "MemoryStats",
+    "MemoryTier",
     "MemoryType",
     "NotFound",
     "RelatedMemory",

@@ -32,6 +32,7 @@ COLUMN_FIELDS: dict[str, Literal["text", "number", "time"]] = {
     "user_id": "text",
     "session_id": "text",
     "importance": "number",
+    "tier": "text",
     "created_at": "time",
     "updated_at": "time",
     "expires_at": "time",

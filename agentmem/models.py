@@ -6,6 +6,7 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any
@@ -14,8 +15,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from .errors import InvalidInput
 
-__all__ = ["AgentId", "ChatTurn", "Memory", "MemoryHit", "MemoryLink", "MemoryStats", "MemoryType",
-           "RelatedMemory", "as_agent_id", "as_memory_type", "as_relation", "utcnow"]
+__all__ = ["AgentId", "ChatTurn", "Memory", "MemoryHit", "MemoryLink", "MemoryStats", "MemoryTier",
+           "MemoryType", "RelatedMemory", "as_agent_id", "as_memory_type", "as_relation",
+           "tier_for", "utcnow"]
 
 _MAX_ID_LEN = 256
 
@@ -31,6 +33,26 @@ class MemoryType(str, Enum):
     EPISODIC = "episodic"  # what happened
     SEMANTIC = "semantic"  # facts
     PROCEDURAL = "procedural"  # how to do things
+
+
+class MemoryTier(str, Enum):
+    """How long a memory is meant to last (see :class:`agentmem.lifecycle.RetentionPolicy`)."""
+
+    WORKING = "working"  # the task at hand: an hour
+    SHORT_TERM = "short_term"  # a week
+    LONG_TERM = "long_term"  # a year
+    PERMANENT = "permanent"  # never expires
+
+
+# importance >= threshold -> tier, highest first (the lab's hierarchy)
+TIER_THRESHOLDS: tuple[tuple[float, MemoryTier], ...] = (
+    (0.9, MemoryTier.PERMANENT), (0.7, MemoryTier.LONG_TERM), (0.4, MemoryTier.SHORT_TERM))
+
+
+def tier_for(importance: float,
+             thresholds: Sequence[tuple[float, MemoryTier]] = TIER_THRESHOLDS) -> MemoryTier:
+    """The tier of a memory of this importance: the first threshold it reaches, else working."""
+    return next((tier for floor, tier in thresholds if importance >= floor), MemoryTier.WORKING)
 
 
 def as_memory_type(value: MemoryType | str) -> MemoryType:
@@ -97,6 +119,8 @@ class Memory(BaseModel):
     user_id: str | None = None
     session_id: str | None = None
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Derived from importance when not given (validate_default runs the validator on None).
+    tier: MemoryTier | None = Field(default=None, validate_default=True)
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -129,6 +153,14 @@ class Memory(BaseModel):
             raise ValueError("importance must be a finite number in [0, 1]")
         return v
 
+    @field_validator("tier")
+    @classmethod
+    def _tier(cls, v: MemoryTier | str | None, info: Any) -> MemoryTier:
+        if v is None:
+            importance = info.data.get("importance")
+            return tier_for(importance if isinstance(importance, float) else 0.5)
+        return MemoryTier(v)
+
     @field_validator("metadata")
     @classmethod
     def _metadata(cls, v: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +180,8 @@ class Memory(BaseModel):
     def from_store(cls, *, id: str, content: str, memory_type: MemoryType | str, agent_id: str,
                    user_id: str | None, session_id: str | None, importance: float,
                    metadata: dict[str, Any], source_ids: list[str], created_at: datetime,
-                   updated_at: datetime, expires_at: datetime | None) -> Memory:
+                   updated_at: datetime, expires_at: datetime | None,
+                   tier: str | None = None) -> Memory:
         """A memory read back from agentmem's own store, without validating it again.
 
         Every stored memory was validated on the way in; re-validating each hit (the
@@ -157,7 +190,9 @@ class Memory(BaseModel):
         fields = {
             "id": id, "content": content, "memory_type": MemoryType(memory_type),
             "agent_id": agent_id, "user_id": user_id, "session_id": session_id,
-            "importance": float(importance), "metadata": metadata,
+            "importance": float(importance),
+            "tier": tier_for(float(importance)) if tier is None else MemoryTier(tier),
+            "metadata": metadata,
             "created_at": _as_utc(created_at), "updated_at": _as_utc(updated_at),
             "expires_at": _as_utc(expires_at), "source_ids": list(source_ids)}
         # What model_construct does, without its per-field bookkeeping (a third of the

@@ -19,7 +19,7 @@ PUBLIC = {
     "ChatTurn", "ChromaBackend", "CompletionError", "ConfigError", "DimensionMismatch", "Embedder",
     "HashingEmbedder", "HybridBackend", "HybridMemory", "InvalidFilter", "InvalidInput", "MMR",
     "Memory", "MemoryHit", "MemoryStats", "MemoryType", "NotFound", "OpenAIEmbedder", "PostgresBackend",
-    "MemoryLink", "RelatedMemory", "RetrievalConfig",
+    "MemoryLink", "MemoryTier", "RelatedMemory", "RetrievalConfig",
     "PostgresConfig", "SentenceTransformerEmbedder", "StoreInfo", "embedder_from_spec",
     "load_settings",
 }

@@ -16,6 +16,7 @@ from agentmem import (
     HybridMemory,
     Memory,
     MemoryLink,
+    MemoryTier,
     MemoryType,
     PostgresBackend,
     PostgresConfig,
@@ -202,7 +203,8 @@ async def test_scoped_recall_is_complete(crowded, search: str) -> None:  # type:
 
 async def test_a_schema_1_store_migrates_without_losing_a_row(new_database) -> None:  # type: ignore[no-untyped-def]
     """Schema 2 drops the shared HNSW index and turns the needs_index flag into the queue;
-    schema 3 re-indexes existing text with agentmem's own analyzer; schema 4 adds links."""
+    schema 3 re-indexes existing text with agentmem's own analyzer; schema 4 adds links;
+    schema 5 gives every row a tier."""
     import psycopg
 
     from agentmem.backends import _pg_schema as schema
@@ -220,8 +222,9 @@ async def test_a_schema_1_store_migrates_without_losing_a_row(new_database) -> N
             conn.execute(
                 "INSERT INTO agentmem_memories (agent_id, id, memory_type, content, embedding,"
                 " importance, created_at, updated_at, needs_index) VALUES ('a', %s, 'episodic',"
-                " %s, '[1,0,0,0]', 0.5, now(), now(), %s)",
-                [f"m{i}", ["whales singing", "cats sleep", "what is it"][i], pending])
+                " %s, '[1,0,0,0]', %s, now(), now(), %s)",
+                [f"m{i}", ["whales singing", "cats sleep", "what is it"][i], [0.95, 0.5, 0.2][i],
+                 pending])
     backend = PostgresBackend(url)
     with pytest.raises(ConfigError, match="schema version 1"):
         await backend.check(info)
@@ -231,13 +234,16 @@ async def test_a_schema_1_store_migrates_without_losing_a_row(new_database) -> N
     assert await backend.pending_count("a") == 2  # the two rows Chroma never had
     facts = await backend.describe()
     assert "agentmem_memories_embedding_idx" not in facts["indexes"]
-    assert facts["schema_version"] == SCHEMA_VERSION == 4
+    assert facts["schema_version"] == SCHEMA_VERSION == 5
     assert "agentmem_memories_lexemes_idx" in facts["indexes"]
     assert not facts["missing_indexes"]
     # schema 4: links between the migrated rows
     assert await backend.link("a", [MemoryLink(source_id="m0", target_id="m1",
                                                relation="related_to")]) == 1
     assert [r.memory.id for r in await backend.related("a", ["m1"])] == ["m0"]
+    # schema 5: tiers from importance under the default policy
+    assert [m.tier for m in await backend.get("a", ["m0", "m1", "m2"])] == [
+        MemoryTier.PERMANENT, MemoryTier.SHORT_TERM, MemoryTier.WORKING]
     hits = await backend.search_text("a", "whale sings", k=5, memory_types=list(MemoryType))
     assert [h.memory.id for h in hits] == ["m0"]  # stemmed: whales/whale, singing/sings
     assert await backend.search_text("a", "what", k=5, memory_types=list(MemoryType)) == []

@@ -18,6 +18,7 @@ MIGRATIONS_TABLE = "agentmem_migrations"
 QUEUE = "agentmem_index_queue"
 ANN = "agentmem_ann_indexes"
 LINKS = "agentmem_links"
+ARCHIVE = "agentmem_archive"
 LOCK_KEY = 0x61676D656D  # "agmem": advisory lock id for migrations
 
 _V1 = [
@@ -122,8 +123,28 @@ _V4 = [
     "CREATE INDEX agentmem_links_target_idx ON agentmem_links (agent_id, target_id)",
 ]
 
+# Version 5: retention. Every memory has a tier (existing rows take the one their
+# importance gives under the default policy); cleanup finds expired rows by a partial
+# index and can move them to an archive of the same shape.
+_V5 = [
+    "ALTER TABLE agentmem_memories ADD COLUMN tier text",
+    "UPDATE agentmem_memories SET tier = CASE WHEN importance >= 0.9 THEN 'permanent'"
+    " WHEN importance >= 0.7 THEN 'long_term' WHEN importance >= 0.4 THEN 'short_term'"
+    " ELSE 'working' END",
+    "ALTER TABLE agentmem_memories ALTER COLUMN tier SET NOT NULL,"
+    " ADD CONSTRAINT agentmem_memories_tier_check"
+    " CHECK (tier IN ('working', 'short_term', 'long_term', 'permanent'))",
+    "CREATE INDEX agentmem_memories_expires_idx ON agentmem_memories (expires_at)"
+    " WHERE expires_at IS NOT NULL",
+    """CREATE TABLE agentmem_archive (
+        LIKE agentmem_memories INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+        archived_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (agent_id, id, archived_at)
+    )""",
+]
+
 # version -> statements; append new versions, never edit an applied one.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 EXPECTED_INDEXES = (
@@ -136,6 +157,8 @@ EXPECTED_INDEXES = (
     "agentmem_turns_pkey",
     "agentmem_links_pkey",
     "agentmem_links_target_idx",
+    "agentmem_memories_expires_idx",
+    "agentmem_archive_pkey",
 )
 
 

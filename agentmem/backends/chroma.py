@@ -27,7 +27,7 @@ from ..errors import (
     InvalidInput,
 )
 from ..filters import And, Comparison, FilterNode
-from ..models import ChatTurn, Memory, MemoryHit, MemoryType
+from ..models import ChatTurn, Memory, MemoryHit, MemoryTier, MemoryType, tier_for
 from ..retrieval.lexical import bm25_top
 from ._chroma_client import chroma_call, connect, display_location
 from ._vectors import as_matrix
@@ -131,12 +131,12 @@ def _to_metadata(m: Memory) -> dict[str, Any]:
             meta[key] = value
     record = {
         "metadata": m.metadata, "source_ids": m.source_ids, "user_id": m.user_id,
-        "session_id": m.session_id, "importance": m.importance,
+        "session_id": m.session_id, "importance": m.importance, "tier": _tier(m).value,
         "created_at": m.created_at.isoformat(), "updated_at": m.updated_at.isoformat(),
         "expires_at": None if m.expires_at is None else m.expires_at.isoformat(),
     }
     meta.update({
-        "_am_id": m.id, "_am_importance": float(m.importance),
+        "_am_id": m.id, "_am_importance": float(m.importance), "_am_tier": _tier(m).value,
         "_am_created_at": _epoch(m.created_at), "_am_updated_at": _epoch(m.updated_at),
         "_am_expires_at": NEVER if m.expires_at is None else _epoch(m.expires_at),
         "_am_record": json.dumps(record),  # ASCII: survives any transport
@@ -148,6 +148,10 @@ def _to_metadata(m: Memory) -> dict[str, Any]:
     return meta
 
 
+def _tier(m: Memory) -> MemoryTier:
+    return m.tier or tier_for(m.importance)
+
+
 def _to_memory(agent_id: str, memory_type: MemoryType, row: Row) -> Memory:
     memory_id, document, meta = row
     r = json.loads(meta["_am_record"])
@@ -155,6 +159,7 @@ def _to_memory(agent_id: str, memory_type: MemoryType, row: Row) -> Memory:
     return Memory.from_store(
         id=memory_id, content=document or "", memory_type=memory_type, agent_id=agent_id,
         user_id=r["user_id"], session_id=r["session_id"], importance=r["importance"],
+        tier=r.get("tier"),  # records written before tiers derive theirs from importance
         metadata=r["metadata"], source_ids=r["source_ids"],
         created_at=datetime.fromisoformat(r["created_at"]),
         updated_at=datetime.fromisoformat(r["updated_at"]),

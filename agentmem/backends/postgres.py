@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from ..errors import ConfigError, DimensionMismatch, InvalidInput, NotFound
 from ..filters import And, Comparison, FilterNode, Or
-from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory
+from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory, tier_for
 from ..retrieval.lexical import K1, B, analyze, tsvector_text
 from ..settings import redact_url
 from . import _pg_links as _links
@@ -53,17 +53,20 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 __all__ = ["AnnIndex", "PostgresBackend", "PostgresConfig", "redact_url", "to_sql"]
 
 _COLUMN_NAMES = ("agent_id", "id", "memory_type", "content", "user_id", "session_id",
-                 "importance", "metadata", "source_ids", "created_at", "updated_at", "expires_at")
+                 "importance", "metadata", "source_ids", "created_at", "updated_at", "expires_at",
+                 "tier")
 _COLUMNS = ", ".join(_COLUMN_NAMES)
 _M_COLUMNS = ", ".join(f"m.{c}" for c in _COLUMN_NAMES)  # the same, of the table aliased m
 _STAGE_COLUMNS = (
     "ord bigint, agent_id text, id text, memory_type text, content text, user_id text,"
     " session_id text, importance double precision, metadata jsonb, source_ids text[],"
-    " created_at timestamptz, updated_at timestamptz, expires_at timestamptz, embedding vector,"
+    " created_at timestamptz, updated_at timestamptz, expires_at timestamptz, tier text,"
+    " embedding vector,"
     " lexemes text, lexeme_count int"
 )
 _STAGE_TYPES = ["int8", "text", "text", "text", "text", "text", "text", "float8", "jsonb",
-                "text[]", "timestamptz", "timestamptz", "timestamptz", "vector", "text", "int4"]
+                "text[]", "timestamptz", "timestamptz", "timestamptz", "text", "vector", "text",
+                "int4"]
 _STAGE = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS agentmem_stage (" + _STAGE_COLUMNS
                  + ") ON COMMIT DELETE ROWS")
 _COPY = sql.SQL("COPY agentmem_stage (ord, " + _COLUMNS + ", embedding, lexemes, lexeme_count)"
@@ -76,7 +79,7 @@ _MERGE = sql.SQL(
     " user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,"
     " importance = EXCLUDED.importance, metadata = EXCLUDED.metadata,"
     " source_ids = EXCLUDED.source_ids, created_at = EXCLUDED.created_at,"
-    " updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at,"
+    " updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at, tier = EXCLUDED.tier,"
     " embedding = EXCLUDED.embedding, lexemes = EXCLUDED.lexemes,"
     " lexeme_count = EXCLUDED.lexeme_count"
 )
@@ -346,7 +349,8 @@ class PostgresBackend:
                 recorded = await self._recorded(conn)
                 cur = await conn.execute(
                     "SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s)",
-                    [[schema.MEMORIES, schema.TURNS, schema.QUEUE, schema.ANN, schema.LINKS]],
+                    [[schema.MEMORIES, schema.TURNS, schema.QUEUE, schema.ANN, schema.LINKS,
+                      schema.ARCHIVE]],
                 )
                 indexes = sorted(r[0] for r in await cur.fetchall())
         finally:
@@ -398,7 +402,8 @@ class PostgresBackend:
                         await copy.write_row((
                             i, m.agent_id, m.id, m.memory_type.value, m.content, m.user_id,
                             m.session_id, m.importance, Jsonb(m.metadata), m.source_ids,
-                            m.created_at, m.updated_at, m.expires_at, matrix[i],
+                            m.created_at, m.updated_at, m.expires_at,
+                            (m.tier or tier_for(m.importance)).value, matrix[i],
                             tsvector_text(terms), len(terms)))
                 await conn.execute(_MERGE)
                 if pending:
@@ -893,6 +898,7 @@ def _memory(r: dict[str, Any]) -> Memory:
         agent_id=r["agent_id"], user_id=r["user_id"], session_id=r["session_id"],
         importance=r["importance"], metadata=r["metadata"], source_ids=list(r["source_ids"]),
         created_at=r["created_at"], updated_at=r["updated_at"], expires_at=r["expires_at"],
+        tier=r["tier"],
     )
 
 
