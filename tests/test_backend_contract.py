@@ -16,10 +16,11 @@ from agentmem import (
     DimensionMismatch,
     HybridBackend,
     Memory,
+    MemoryTier,
     MemoryType,
     PostgresBackend,
 )
-from agentmem.backends.base import Backend, LexicalSearch, StoreInfo, VectorScan
+from agentmem.backends.base import Backend, DistinctValues, LexicalSearch, StoreInfo, VectorScan
 from agentmem.filters import parse_filter
 
 from .test_retrieval import BM25_TEXTS, reference_bm25
@@ -107,9 +108,36 @@ async def query_is_nearest_first_scoped_and_never_short(b: Backend, agent: str) 
 
 
 async def expired_memories_are_never_returned(b: Backend, agent: str) -> None:
+    """One rule for expiry: recalled, searched, fetched, listed, counted - never."""
     past = datetime.now(timezone.utc) - timedelta(seconds=5)
-    await b.upsert([mem(agent, 1, expires_at=past), mem(agent, 2)], [vec(1), vec(1)])
-    assert [h.memory.id for h in await b.query(agent, vec(1), k=5, memory_types=ALL)] == ["m2"]
+    soon = datetime.now(timezone.utc) + timedelta(hours=1)
+    await b.upsert([mem(agent, 1, expires_at=past, metadata={"k": 1}),
+                    mem(agent, 2, expires_at=soon, metadata={"k": 1}), mem(agent, 3)],
+                   [vec(1), vec(1), vec(1)])
+    assert [h.memory.id for h in await b.query(agent, vec(1), k=5, memory_types=ALL)] == [
+        "m2", "m3"]
+    assert [m.id for m in await b.get(agent, ["m1", "m2"])] == ["m2"]
+    assert await _ids(b, agent) == ["m2", "m3"]
+    assert sum((await b.count(agent, memory_types=ALL)).values()) == 2
+    assert (await b.count(agent, memory_types=ALL, where=parse_filter({"k": 1})))[
+        MemoryType.EPISODIC] == 1
+    if isinstance(b, LexicalSearch):
+        hits = await b.search_text(agent, "memory number", k=5, memory_types=ALL)
+        assert {h.memory.id for h in hits} == {"m2", "m3"}
+    if isinstance(b, DistinctValues):
+        assert await b.distinct(agent, "k", memory_types=ALL) == [1]
+        await b.upsert([mem(agent, 4, expires_at=past, metadata={"k": 9})], [vec(4)])
+        assert await b.distinct(agent, "k", memory_types=ALL) == [1]
+
+
+async def tiers_round_trip_and_filter(b: Backend, agent: str) -> None:
+    await b.upsert([mem(agent, 1, importance=0.95), mem(agent, 2, tier=MemoryTier.WORKING),
+                    mem(agent, 3, importance=0.75)], [vec(1), vec(2), vec(3)])
+    got = {m.id: m.tier for m in await b.list_memories(agent, memory_types=ALL)}
+    assert got == {"m1": MemoryTier.PERMANENT, "m2": MemoryTier.WORKING,
+                   "m3": MemoryTier.LONG_TERM}
+    only = await b.list_memories(agent, memory_types=ALL, where=parse_filter({"tier": "working"}))
+    assert [m.id for m in only] == ["m2"]
 
 
 async def delete_by_ids_and_by_filter(b: Backend, agent: str) -> None:
@@ -187,7 +215,7 @@ async def search_text_scores_are_the_reference_bm25(b: Backend, agent: str) -> N
 CONTRACT: list[Callable[[Backend, str], Awaitable[None]]] = [
     upsert_then_get, upsert_is_idempotent_and_replaces, duplicate_ids_in_one_batch_keep_the_last,
     a_bad_batch_writes_nothing, query_is_nearest_first_scoped_and_never_short,
-    expired_memories_are_never_returned, delete_by_ids_and_by_filter,
+    expired_memories_are_never_returned, tiers_round_trip_and_filter, delete_by_ids_and_by_filter,
     list_is_oldest_first_and_pages, count_per_type, history_keeps_order_and_sessions,
     scan_yields_every_memory_with_its_vector, search_text_finds_shared_words,
     search_text_scores_are_the_reference_bm25,

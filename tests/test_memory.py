@@ -144,7 +144,12 @@ def test_expired_memories_are_not_recalled(memory: HybridMemory, agent_id: str) 
     gone = memory.remember("stale working memory", agent_id, expires_at=past)
     live = memory.remember("stale but still valid", agent_id)
     assert [h.memory.id for h in memory.recall("stale", agent_id, k=5)] == [live.id]
-    assert memory.get(gone.id, agent_id).expires_at == past
+    with pytest.raises(NotFound):  # expired: gone from every read, before any cleanup
+        memory.get(gone.id, agent_id)
+    with pytest.raises(NotFound):
+        memory.update(gone.id, agent_id, importance=0.9)
+    assert [m.id for m in memory.memories(agent_id)] == [live.id]
+    assert memory.stats(agent_id).total == 1
 
 
 def test_bad_input_raises_typed_errors(memory: HybridMemory, agent_id: str) -> None:

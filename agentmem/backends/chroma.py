@@ -27,7 +27,7 @@ from ..errors import (
     InvalidInput,
 )
 from ..filters import And, Comparison, FilterNode
-from ..models import ChatTurn, Memory, MemoryHit, MemoryTier, MemoryType, tier_for
+from ..models import ChatTurn, Memory, MemoryHit, MemoryTier, MemoryType, tier_for, utcnow
 from ..retrieval.lexical import bm25_top
 from ._chroma_client import chroma_call, connect, display_location
 from ._vectors import as_matrix
@@ -146,6 +146,15 @@ def _to_metadata(m: Memory) -> dict[str, Any]:
     if m.session_id is not None:
         meta["_am_session_id"] = m.session_id
     return meta
+
+
+def _expired(now: float) -> Where:
+    """The Chroma ``where`` of memories expired at ``now`` (epoch seconds)."""
+    return {"$and": [{"_am_expires_at": {"$lte": now}}, {"_am_expires_at": {"$ne": NEVER}}]}
+
+
+def _alive(m: Memory, now: datetime) -> bool:
+    return m.expires_at is None or m.expires_at > now
 
 
 def _tier(m: Memory) -> MemoryTier:
@@ -512,7 +521,9 @@ class ChromaBackend:
         wanted = _unique(ids)
         if not wanted:
             return []
-        found = {m.id: m for t in MemoryType for m in self._read(agent_id, t, ids=wanted)}
+        now = utcnow()
+        found = {m.id: m for t in MemoryType for m in self._read(agent_id, t, ids=wanted)
+                 if _alive(m, now)}
         return [found[i] for i in wanted if i in found]
 
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
@@ -523,9 +534,9 @@ class ChromaBackend:
               limit: int | None, offset: int) -> list[Memory]:
         if offset < 0 or (limit is not None and limit < 0):
             raise InvalidInput(f"limit and offset must not be negative, got {limit} and {offset}")
-        chroma_where = to_chroma_where(where)
+        chroma_where, now = to_chroma_where(where), utcnow()
         found = [m for t in _types(memory_types)
-                 for m in self._read(agent_id, t, where=chroma_where)]
+                 for m in self._read(agent_id, t, where=chroma_where) if _alive(m, now)]
         found.sort(key=lambda m: (m.created_at, m.id))
         return found[offset:None if limit is None else offset + limit]
 
@@ -548,17 +559,24 @@ class ChromaBackend:
 
     def _count(self, agent_id: str, memory_types: Sequence[MemoryType],
                where: FilterNode | None) -> dict[MemoryType, int]:
-        chroma_where = to_chroma_where(where)
+        chroma_where, now = to_chroma_where(where), time.time()
         counts: dict[MemoryType, int] = {}
         for memory_type in _types(memory_types):
             col = self._memories(agent_id, memory_type)
-            counts[memory_type] = (0 if col is None else col.count() if chroma_where is None
-                                   else len(self._rows(col, where=chroma_where, include=())))
+            if col is None:
+                counts[memory_type] = 0
+            elif chroma_where is None:  # most memories never expire: count those that have
+                counts[memory_type] = col.count() - len(
+                    self._rows(col, where=_expired(now), include=()))
+            else:
+                alive: Where = {"_am_expires_at": {"$gt": now}}
+                counts[memory_type] = len(self._rows(col, where={"$and": [chroma_where, alive]},
+                                                     include=()))
         return counts
 
     async def count(self, agent_id: str, *, memory_types: Sequence[MemoryType],
                     where: FilterNode | None = None) -> dict[MemoryType, int]:
-        """How many memories of each requested type match (expired ones included)."""
+        """How many unexpired memories of each requested type match."""
         return await self._run(self._count, agent_id, memory_types, where)
 
     # -- turns ----------------------------------------------------------------------------
@@ -690,8 +708,7 @@ class ChromaBackend:
                 offset += len(memories)
 
     def _delete_expired(self, agent_id: str | None) -> int:
-        expired: Where = {"$and": [{"_am_expires_at": {"$lte": time.time()}},
-                                   {"_am_expires_at": {"$ne": NEVER}}]}
+        expired = _expired(time.time())
         return sum(self._delete_rows(col, where=expired)
                    for _, _, col in self._memory_collections(agent_id))
 

@@ -496,8 +496,9 @@ class PostgresBackend:
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
         if not ids:
             return []
-        rows = await self._fetch(f"SELECT {_COLUMNS} FROM agentmem_memories"
-                                 " WHERE agent_id = %s AND id = ANY(%s)", [agent_id, list(ids)])
+        rows = await self._fetch(sql.SQL(f"SELECT {_COLUMNS} FROM agentmem_memories"
+                                         " WHERE agent_id = %s AND id = ANY(%s) AND {}").format(
+            _UNEXPIRED), [agent_id, list(ids)])
         found = {r["id"]: _memory(r) for r in rows}
         return [found[i] for i in dict.fromkeys(ids) if i in found]
 
@@ -506,9 +507,9 @@ class PostgresBackend:
                             offset: int = 0) -> list[Memory]:
         cond, params = to_sql(where)
         rows = await self._fetch(sql.SQL(
-            "SELECT {cols} FROM agentmem_memories WHERE agent_id = %s"
-            " AND memory_type = ANY(%s) AND ({cond}) ORDER BY created_at, id LIMIT %s OFFSET %s"
-        ).format(cols=sql.SQL(_COLUMNS), cond=cond),
+            "SELECT {cols} FROM agentmem_memories WHERE agent_id = %s AND memory_type = ANY(%s)"
+            " AND {alive} AND ({cond}) ORDER BY created_at, id LIMIT %s OFFSET %s"
+        ).format(cols=sql.SQL(_COLUMNS), alive=_UNEXPIRED, cond=cond),
             [agent_id, [t.value for t in memory_types], *params, limit, offset])
         return [_memory(r) for r in rows]
 
@@ -588,8 +589,8 @@ class PostgresBackend:
         cond, params = to_sql(where)
         rows = await self._fetch(sql.SQL(
             "SELECT memory_type, count(*) AS n FROM agentmem_memories WHERE agent_id = %s"
-            " AND memory_type = ANY(%s) AND ({}) GROUP BY memory_type"
-        ).format(cond), [agent_id, [t.value for t in memory_types], *params])
+            " AND memory_type = ANY(%s) AND {} AND ({}) GROUP BY memory_type"
+        ).format(_UNEXPIRED, cond), [agent_id, [t.value for t in memory_types], *params])
         found = {r["memory_type"]: int(r["n"]) for r in rows}
         return {t: found.get(t.value, 0) for t in memory_types}
 
@@ -615,10 +616,10 @@ class PostgresBackend:
     async def distinct(self, agent_id: str, key: str, *,
                        memory_types: Sequence[MemoryType]) -> list[object]:
         """Distinct JSON values of ``metadata[key]`` among an agent's memories."""
-        rows = await self._fetch(
+        rows = await self._fetch(sql.SQL(
             "SELECT DISTINCT metadata -> %s AS v FROM agentmem_memories"
-            " WHERE agent_id = %s AND memory_type = ANY(%s) AND metadata ? %s",
-            [key, agent_id, [t.value for t in memory_types], key])
+            " WHERE agent_id = %s AND memory_type = ANY(%s) AND metadata ? %s AND {}").format(
+            _UNEXPIRED), [key, agent_id, [t.value for t in memory_types], key])
         return [r["v"] for r in rows]
 
     # -- the index queue (hybrid mode) --
