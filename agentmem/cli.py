@@ -364,6 +364,29 @@ def _progress_bar(label: str, *, disable: bool) -> tuple[Any, Callable[[int, int
 
 
 @app.command()
+def cleanup(
+    agent_id: str | None = typer.Option(None, "--agent", help="Only this agent (default: all)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count expired memories, delete none."),
+    archive: bool = typer.Option(False, "--archive", help="Move them to the archive instead."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Delete (or archive) expired memories; exact counts per agent and type."""
+    with _memory() as memory:
+        report = memory.cleanup(agent_id, dry_run=dry_run, archive=archive)
+    if as_json:
+        print(json.dumps({**asdict(report), "total": report.total}, indent=2))
+        return
+    verb = "would remove" if dry_run else "archived" if archive else "deleted"
+    table = Table(title=f"{verb} {report.total} expired memories")
+    for column in ("agent", "type", "memories"):
+        table.add_column(column, justify="right" if column == "memories" else "left")
+    for agent, types in report.by_agent.items():
+        for kind, n in types.items():
+            table.add_row(agent, kind, str(n))
+    console.print(table)
+
+
+@app.command()
 def consolidate(
     agent_id: str = typer.Option(..., "--agent", help="Whose episodes to consolidate."),
     similarity: float = typer.Option(0.75, "--similarity", min=-1.0, max=1.0,

@@ -21,8 +21,10 @@ from ._runner import shared_runner
 from ._twins import on_loop, sync_twin
 from ._validate import MemoryTypes
 from .backends.base import (
+    Archive,
     Backend,
     Direction,
+    ExpiryControl,
     Indexed,
     LexicalSearch,
     LinkStore,
@@ -34,6 +36,7 @@ from .backends.base import (
 from .embeddings import Embedder, embedder_from_spec
 from .errors import ConfigError, InvalidInput, NotFound
 from .factory import backend_from_settings, compose
+from .lifecycle.cleanup import CleanupReport, cleanup
 from .lifecycle.consolidation import (
     ConsolidationPolicy,
     ConsolidationReport,
@@ -43,11 +46,13 @@ from .lifecycle.consolidation import (
 )
 from .lifecycle.dedup import merge_duplicates
 from .lifecycle.enrichment import Enricher, as_enricher, enrich
+from .lifecycle.retention import RetentionPolicy
 from .models import (
     Memory,
     MemoryHit,
     MemoryLink,
     MemoryStats,
+    MemoryTier,
     MemoryType,
     RelatedMemory,
     as_agent_id,
@@ -79,13 +84,16 @@ class HybridMemory(ConversationHistory):
                  postgres: PostgresBackend | None = None, chroma: ChromaBackend | None = None,
                  auto_init: bool = False, retrieval: RetrievalConfig | None = None,
                  enricher: Enricher | None = None,
-                 dedup_threshold: float | None = None) -> None:
+                 dedup_threshold: float | None = None,
+                 retention: RetentionPolicy | None = None) -> None:
         """Give a ``backend``, or ``postgres`` and/or ``chroma`` (both: hybrid mode).
 
         ``retrieval`` sets what a ranked recall weighs (default: :class:`RetrievalConfig`).
         ``enricher`` labels every write's metadata (see :mod:`agentmem.lifecycle.enrichment`);
         None, the default, adds nothing. ``dedup_threshold`` (a cosine, off by default)
         merges a new memory into an existing near-duplicate (:mod:`agentmem.lifecycle.dedup`).
+        ``retention`` gives memories the expiry of their tier (off by default; see
+        :mod:`agentmem.lifecycle.retention`).
         """
         if dedup_threshold is not None and not -1.0 <= dedup_threshold <= 1.0:
             raise ConfigError(f"dedup_threshold must be a cosine in [-1, 1] or None, got "
@@ -99,6 +107,7 @@ class HybridMemory(ConversationHistory):
         self.retrieval = retrieval or RetrievalConfig()
         self.enricher = as_enricher(enricher)
         self.dedup_threshold = dedup_threshold
+        self.retention = retention
         self._auto_init = auto_init
         self._ready = False
         self._lock: asyncio.Lock | None = None
@@ -108,15 +117,21 @@ class HybridMemory(ConversationHistory):
     def from_settings(cls, settings: AgentMemSettings | None = None, *,
                       embedder: Embedder | None = None,
                       retrieval: RetrievalConfig | None = None,
-                      enricher: Enricher | None = None) -> HybridMemory:
-        """Build from settings (the environment when None); see :class:`AgentMemSettings`."""
+                      enricher: Enricher | None = None,
+                      retention: RetentionPolicy | None = None) -> HybridMemory:
+        """Build from settings (the environment when None); see :class:`AgentMemSettings`.
+
+        ``AGENTMEM_RETENTION=tiered`` means ``RetentionPolicy()`` unless ``retention`` is given.
+        """
         settings = settings or load_settings()
+        if retention is None and settings.retention == "tiered":
+            retention = RetentionPolicy()
         built = backend_from_settings(settings)
         # The embedded store is ours to manage, so it is initialised on first use;
         # a server's schema is only ever changed by an explicit init / `agentmem migrate`.
         return cls(embedder=embedder or embedder_from_spec(settings.embeddings),
                    backend=built.backend, auto_init=built.embedded, retrieval=retrieval,
-                   enricher=enricher)
+                   enricher=enricher, retention=retention)
 
     @property
     def mode(self) -> Mode:
@@ -182,6 +197,9 @@ class HybridMemory(ConversationHistory):
         if not memories:
             return []
         await self._ensure_ready()
+        if self.retention is not None:
+            now = utcnow()
+            memories = [self.retention.apply(m, now) for m in memories]
         if self.enricher is not None:
             memories = await enrich(self.enricher, memories)
         if embeddings is None:
@@ -200,13 +218,16 @@ class HybridMemory(ConversationHistory):
                         memory_type: MemoryType | str = MemoryType.EPISODIC,
                         importance: float = 0.5, metadata: Mapping[str, Any] | None = None,
                         user_id: str | None = None, session_id: str | None = None,
-                        expires_at: datetime | None = None,
+                        expires_at: datetime | None = None, tier: MemoryTier | str | None = None,
                         source_ids: Sequence[str] | None = None, id: str | None = None,
                         embedding: Vector | None = None) -> Memory:
-        """Store one memory and return it (with its id); upserts when ``id`` exists."""
+        """Store one memory and return it (with its id); upserts when ``id`` exists.
+
+        ``tier`` defaults to the one ``importance`` gives (see :class:`MemoryTier`).
+        """
         fields = dict(memory_type=memory_type, importance=importance, metadata=metadata,
                       user_id=user_id, session_id=session_id, expires_at=expires_at,
-                      source_ids=source_ids, id=id)
+                      source_ids=source_ids, id=id, tier=tier)
         memory = check.build(Memory, content=content, agent_id=agent_id,
                              **{k: v for k, v in fields.items() if v is not None})
         [memory] = await self._write([memory], None if embedding is None else [embedding],
@@ -229,15 +250,25 @@ class HybridMemory(ConversationHistory):
                       importance: float = _UNSET, metadata: Mapping[str, Any] = _UNSET,
                       memory_type: MemoryType | str = _UNSET,
                       expires_at: datetime | None = _UNSET, user_id: str | None = _UNSET,
-                      session_id: str | None = _UNSET) -> Memory:
-        """Change fields of a stored memory (re-embedding it); NotFound if absent."""
+                      session_id: str | None = _UNSET, tier: MemoryTier | str = _UNSET
+                      ) -> Memory:
+        """Change fields of a stored memory (re-embedding it); NotFound if absent.
+
+        A new importance without a tier re-derives the tier (and, under a retention
+        policy, the expiry, unless ``expires_at`` is given too).
+        """
         changes = dict(content=content, importance=importance, metadata=metadata,
                        memory_type=memory_type, expires_at=expires_at, user_id=user_id,
-                       session_id=session_id)
+                       session_id=session_id, tier=tier)
         found = await self._get([id], agent_id)
         if not found:
             raise NotFound(f"no memory {id!r} for agent {agent_id!r}")
-        memory = check.build(Memory, **{**found[0].model_dump(), "updated_at": utcnow(),
+        kept = found[0].model_dump()
+        if importance is not _UNSET and tier is _UNSET:
+            del kept["tier"]
+            if self.retention is not None and expires_at is _UNSET:
+                del kept["expires_at"]
+        memory = check.build(Memory, **{**kept, "updated_at": utcnow(),
                                         **{k: v for k, v in changes.items() if v is not _UNSET}})
         [memory] = await self._write([memory], None)
         return memory
@@ -278,9 +309,27 @@ class HybridMemory(ConversationHistory):
             vector = await self.embedder.aembed_query(check.query_text(query, "recall"))
         check.query_vector(vector, self.embedder)
         await self._ensure_ready()
-        return await run_recall(self.backend, RecallRequest(
+        hits = await run_recall(self.backend, RecallRequest(
             agent, vector, k, types, where, mmr, lexical_query, lexical_weight, self.retrieval,
             expand_related))
+        fresh = await self._accessed(agent, [h.memory for h in hits])
+        return [h if h.memory is m else h.model_copy(update={"memory": m})
+                for h, m in zip(hits, fresh, strict=True)]
+
+    async def _accessed(self, agent_id: str, memories: list[Memory]) -> list[Memory]:
+        """``memories`` as read; under ``refresh_on_access``, with their TTL restarted."""
+        policy = self.retention
+        if policy is None or not policy.refresh_on_access or not memories:
+            return memories
+        if not isinstance(self.backend, ExpiryControl):
+            raise ConfigError(f"the {self.mode} backend cannot refresh expiry: use a "
+                              "RetentionPolicy with refresh_on_access=False")
+        new: dict[str, datetime] = {}
+        for until, ids in policy.refreshed(memories, utcnow()).items():
+            await self.backend.set_expiry(agent_id, ids, until)
+            new.update(dict.fromkeys(ids, until))
+        return [m.model_copy(update={"expires_at": new[m.id]}) if m.id in new else m
+                for m in memories]
 
     @on_loop
     async def arecall(self, query: str, agent_id: str, *, memory_types: MemoryTypes = None,
@@ -340,14 +389,14 @@ class HybridMemory(ConversationHistory):
         found = await self._get([id], agent_id)
         if not found:
             raise NotFound(f"no memory {id!r} for agent {agent_id!r}")
-        return found[0]
+        return (await self._accessed(agent_id, found))[0]
 
     get = sync_twin(aget)
 
     @on_loop
     async def aget_many(self, ids: Sequence[str], agent_id: str) -> list[Memory]:
         """Memories by id in the order asked; ids this agent lacks are left out."""
-        return await self._get(ids, agent_id)
+        return await self._accessed(agent_id, await self._get(ids, agent_id))
 
     get_many = sync_twin(aget_many)
 
@@ -433,6 +482,45 @@ class HybridMemory(ConversationHistory):
                                    relation=None if relation is None else as_relation(relation))
 
     related = sync_twin(arelated)
+
+    @on_loop
+    async def acleanup(self, agent_id: str | None = None, *, dry_run: bool = False,
+                       archive: bool = False, batch_size: int = 1000) -> CleanupReport:
+        """Delete (``archive=True``: move to the archive) expired memories of one agent, or
+        of all; exact counts per agent and type. ``dry_run`` only counts."""
+        agent = None if agent_id is None else as_agent_id(agent_id)
+        await self._ensure_ready()
+        return await cleanup(self.backend, agent, dry_run=dry_run, archive=archive,
+                             batch_size=batch_size)
+
+    cleanup = sync_twin(acleanup)
+
+    @on_loop
+    async def aarchived(self, agent_id: str) -> list[Memory]:
+        """The memories ``cleanup(archive=True)`` moved out of an agent's store."""
+        agent = as_agent_id(agent_id)
+        if not isinstance(self.backend, Archive):
+            raise ConfigError(f"the {self.mode} backend keeps no archive")
+        await self._ensure_ready()
+        return await self.backend.archived(agent)
+
+    archived = sync_twin(aarchived)
+
+    @on_loop
+    async def aset_expiry(self, ids: Sequence[str] | str, agent_id: str,
+                          expires_at: datetime | None) -> int:
+        """Make memories expire at ``expires_at`` (None: never), without rewriting them;
+        returns how many of ``ids`` (unexpired memories of the agent) changed."""
+        agent = as_agent_id(agent_id)
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise InvalidInput("expires_at must be timezone-aware (datetime.now(timezone.utc))")
+        if not isinstance(self.backend, ExpiryControl):
+            raise ConfigError(f"the {self.mode} backend cannot change expiry in place")
+        await self._ensure_ready()
+        return await self.backend.set_expiry(agent, [ids] if isinstance(ids, str) else list(ids),
+                                             expires_at)
+
+    set_expiry = sync_twin(aset_expiry)
 
     @on_loop
     async def aconsolidate(self, agent_id: str, *, policy: ConsolidationPolicy | None = None,

@@ -31,6 +31,7 @@ class AgentMemSettings(BaseSettings):
     embeddings: str = "hashing:384"
     home: Path = Path(".agentmem")
     search: Literal["auto", "exact"] = "auto"
+    retention: Literal["off", "tiered"] = "off"  # tiered: RetentionPolicy() expiry by tier
 
     @field_validator("postgres_url")
     @classmethod

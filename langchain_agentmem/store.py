@@ -29,7 +29,14 @@ writes; the last put of a ``(namespace, key)`` in a batch wins; ``search`` witho
 lists oldest-created first; ``search`` with ``query`` ranks by cosine similarity
 (``SearchItem.score``); namespace prefixes match whole labels.
 
-Not supported: TTLs (``supports_ttl`` is False), filters on nested fields, on non-scalar
+- **TTL** (``supports_ttl``). ``put(..., ttl=minutes)`` (or ``ttl_config["default_ttl"]``)
+  sets the memory's ``expires_at`` and records the TTL in ``lg_ttl``; a read with
+  ``refresh_ttl`` (default ``ttl_config["refresh_on_read"]``, else True) restarts the clock
+  of the items it returns. Expired items are never returned or listed, before or after
+  agentmem's ``cleanup`` deletes them (``omit_expired`` always holds); the sweep is
+  ``HybridMemory.cleanup`` / ``agentmem cleanup``, not a thread of the store.
+
+Not supported: filters on nested fields, on non-scalar
 values or with operators other than ``$eq $ne $gt $gte $lt $lte``, ordered comparisons of
 strings, LangGraph-side embedding settings (``embed``; vectors come from agentmem's embedder),
 and per-field vectors (several indexed fields make one vector, not a max over several).
@@ -57,6 +64,7 @@ from langgraph.store.base import (
     Result,
     SearchItem,
     SearchOp,
+    TTLConfig,
     get_text_at_path,
     tokenize_path,
     validate_op_namespace,
@@ -74,6 +82,7 @@ DEPTH = "lg_ns_depth"
 KEY = "lg_key"
 VALUE = "lg_value"
 INDEXED = "lg_indexed"
+TTL = "lg_ttl"
 FIELD_PREFIX = "lg_v_"
 
 _OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
@@ -141,6 +150,8 @@ class AgentMemStore(BaseStore):
         memory_type: the agentmem memory type of the items (default ``semantic``); stores
             with different types on one agent are separate.
         importance: the importance given to every item's memory.
+        ttl: LangGraph's ``TTLConfig``: ``default_ttl`` (minutes) for puts that give none,
+            ``refresh_on_read``.
 
     Example:
         .. code-block:: python
@@ -150,7 +161,7 @@ class AgentMemStore(BaseStore):
             store.search(("users",), query="theme", filter={"lang": "en"})
     """
 
-    supports_ttl: bool = False
+    supports_ttl: bool = True
 
     def __init__(
         self,
@@ -160,6 +171,7 @@ class AgentMemStore(BaseStore):
         index: Mapping[str, Any] | None = None,
         memory_type: MemoryType | str = MemoryType.SEMANTIC,
         importance: float = 0.5,
+        ttl: TTLConfig | None = None,
     ) -> None:
         as_agent_id(agent_id)
         self.memory_type = as_memory_type(memory_type)
@@ -184,6 +196,11 @@ class AgentMemStore(BaseStore):
         self.agent_id = agent_id
         self.importance = float(importance)
         self.index_fields: list[str] = list(fields)
+        default = (ttl or {}).get("default_ttl")
+        if default is not None and (isinstance(default, bool) or not isinstance(
+                default, (int, float)) or not 0 < default < math.inf):
+            raise ConfigError(f"default_ttl must be a positive number of minutes, got {default!r}")
+        self.ttl_config = ttl
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(agent_id={self.agent_id!r}, "
@@ -209,9 +226,11 @@ class AgentMemStore(BaseStore):
         return content, True
 
     def _metadata(self, namespace: tuple[str, ...], key: str, value: dict[str, Any],
-                  indexed: bool) -> dict[str, Any]:
+                  indexed: bool, ttl: float | None) -> dict[str, Any]:
         meta: dict[str, Any] = {STORE: True, NAMESPACE: list(namespace), DEPTH: len(namespace),
                                 KEY: key, VALUE: value, INDEXED: indexed}
+        if ttl is not None:
+            meta[TTL] = float(ttl)
         meta.update({_level(i): label for i, label in enumerate(namespace)})
         meta.update({FIELD_PREFIX + name: v for name, v in value.items()
                      if _FIELD.match(name) and _scalar(v)})
@@ -222,11 +241,16 @@ class AgentMemStore(BaseStore):
         namespace, key = tuple(put.op.namespace), str(put.op.key)
         content, indexed = self._content(put.value, put.op.index)
         created = existing.created_at if existing is not None else now
+        ttl = put.op.ttl
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
+                                or not 0 < ttl < math.inf):
+            raise InvalidInput(f"ttl must be a positive number of minutes or None, got {ttl!r}")
         try:
             return Memory(id=put.id, content=content, agent_id=self.agent_id,
                           memory_type=self.memory_type, importance=self.importance,
-                          metadata=self._metadata(namespace, key, put.value, indexed),
-                          created_at=created, updated_at=now)
+                          metadata=self._metadata(namespace, key, put.value, indexed, ttl),
+                          created_at=created, updated_at=now,
+                          expires_at=None if ttl is None else now + timedelta(minutes=ttl))
         except ValueError as exc:
             raise InvalidInput(f"cannot store {namespace}/{key}: {exc}") from exc
 
@@ -280,6 +304,14 @@ class AgentMemStore(BaseStore):
                           created_at=memory.created_at, updated_at=memory.updated_at,
                           score=score)
 
+    def _search_items(self, op: SearchOp, found: Sequence[tuple[Memory, float | None]],
+                      read: list[Memory]) -> list[SearchItem]:
+        """The store's items among ``found``, noting them in ``read`` for a TTL refresh."""
+        items = [(m, score) for m, score in found if self._is_item(m)]
+        if op.refresh_ttl:
+            read.extend(m for m, _ in items)
+        return [self._search_item(m, score) for m, score in items]
+
     # -- batch plans ------------------------------------------------------------------
 
     def _prepare(self, ops: Iterable[Op]) -> tuple[list[Op], list[_Put]]:
@@ -293,9 +325,6 @@ class AgentMemStore(BaseStore):
                 namespace = tuple(op.namespace)
                 if not namespace:
                     raise InvalidNamespaceError("Namespace cannot be empty.")
-                if op.ttl is not None:
-                    raise NotImplementedError("AgentMemStore does not support TTLs: put with "
-                                              "ttl=None")
                 value = None if op.value is None else _json_value(op.value)
                 key = str(op.key)
                 puts[(namespace, key)] = _Put(self._id(namespace, key), op, value)
@@ -304,12 +333,25 @@ class AgentMemStore(BaseStore):
     def _get_ids(self, ops: list[Op]) -> list[str]:
         return [self._id(tuple(op.namespace), str(op.key)) for op in ops if isinstance(op, GetOp)]
 
-    def _fill_gets(self, ops: list[Op], found: list[Memory], results: list[Result]) -> None:
+    def _fill_gets(self, ops: list[Op], found: list[Memory], results: list[Result],
+                   read: list[Memory]) -> None:
         by_id = {m.id: m for m in found if self._is_item(m)}
         for i, op in enumerate(ops):
             if isinstance(op, GetOp):
                 m = by_id.get(self._id(tuple(op.namespace), str(op.key)))
                 results[i] = None if m is None else self._item(m)
+                if m is not None and op.refresh_ttl:
+                    read.append(m)
+
+    @staticmethod
+    def _refreshes(read: list[Memory]) -> dict[datetime, list[str]]:
+        """{new expiry: ids} restarting the TTL of each read item that has one."""
+        now, out = utcnow(), dict[datetime, list[str]]()
+        for m in read:
+            ttl = m.metadata.get(TTL)
+            if isinstance(ttl, (int, float)) and m.expires_at is not None:
+                out.setdefault(now + timedelta(minutes=ttl), []).append(m.id)
+        return {until: list(dict.fromkeys(ids)) for until, ids in out.items()}
 
     def _recall_args(self, op: SearchOp) -> dict[str, Any]:
         where = self._filter(op)
@@ -361,26 +403,29 @@ class AgentMemStore(BaseStore):
         memory, agent = self.memory, self.agent_id
         op_list, puts = self._prepare(ops)
         results: list[Result] = [None] * len(op_list)
+        read: list[Memory] = []
         get_ids = self._get_ids(op_list)
         if get_ids:
-            self._fill_gets(op_list, memory.get_many(get_ids, agent), results)
+            self._fill_gets(op_list, memory.get_many(get_ids, agent), results, read)
         namespaces: list[tuple[str, ...]] | None = None
         for i, op in enumerate(op_list):
             if isinstance(op, SearchOp):
                 if not self._check_page(op.limit, op.offset):
                     results[i] = []
-                elif op.query:
-                    hits = memory.recall(op.query, agent, **self._recall_args(op))
-                    results[i] = [self._search_item(h.memory, h.score)
-                                  for h in hits[op.offset:] if self._is_item(h.memory)]
+                    continue
+                found: list[tuple[Memory, float | None]]
+                if op.query:
+                    found = [(h.memory, h.score) for h in
+                             memory.recall(op.query, agent, **self._recall_args(op))[op.offset:]]
                 else:
-                    results[i] = [self._search_item(m, None) for m in
-                                  memory.memories(agent, **self._list_args(op))
-                                  if self._is_item(m)]
+                    found = [(m, None) for m in memory.memories(agent, **self._list_args(op))]
+                results[i] = self._search_items(op, found, read)
             elif isinstance(op, ListNamespacesOp):
                 if namespaces is None:
                     namespaces = self._namespaces(memory.memories(agent, **self._all_items_args()))
                 results[i] = self._list_namespaces(op, namespaces)
+        for until, ids in self._refreshes(read).items():
+            memory.set_expiry(ids, agent, until)
         deletes = [p.id for p in puts if p.value is None]
         if deletes:
             memory.forget(deletes, agent)
@@ -394,27 +439,31 @@ class AgentMemStore(BaseStore):
         memory, agent = self.memory, self.agent_id
         op_list, puts = self._prepare(ops)
         results: list[Result] = [None] * len(op_list)
+        read: list[Memory] = []
         get_ids = self._get_ids(op_list)
         if get_ids:
-            self._fill_gets(op_list, await memory.aget_many(get_ids, agent), results)
+            self._fill_gets(op_list, await memory.aget_many(get_ids, agent), results, read)
         namespaces: list[tuple[str, ...]] | None = None
         for i, op in enumerate(op_list):
             if isinstance(op, SearchOp):
                 if not self._check_page(op.limit, op.offset):
                     results[i] = []
-                elif op.query:
+                    continue
+                found: list[tuple[Memory, float | None]]
+                if op.query:
                     hits = await memory.arecall(op.query, agent, **self._recall_args(op))
-                    results[i] = [self._search_item(h.memory, h.score)
-                                  for h in hits[op.offset:] if self._is_item(h.memory)]
+                    found = [(h.memory, h.score) for h in hits[op.offset:]]
                 else:
-                    results[i] = [self._search_item(m, None) for m in
-                                  await memory.amemories(agent, **self._list_args(op))
-                                  if self._is_item(m)]
+                    found = [(m, None) for m in await memory.amemories(agent,
+                                                                        **self._list_args(op))]
+                results[i] = self._search_items(op, found, read)
             elif isinstance(op, ListNamespacesOp):
                 if namespaces is None:
                     namespaces = self._namespaces(
                         await memory.amemories(agent, **self._all_items_args()))
                 results[i] = self._list_namespaces(op, namespaces)
+        for until, ids in self._refreshes(read).items():
+            await memory.aset_expiry(ids, agent, until)
         deletes = [p.id for p in puts if p.value is None]
         if deletes:
             await memory.aforget(deletes, agent)

@@ -71,7 +71,8 @@ LIFECYCLE_PUBLIC = {
     "Completion", "ENRICH_PROMPT", "EXTRACT_FACTS_PROMPT", "EXTRACT_PROCEDURES_PROMPT",
     "Enricher", "FactExtractor", "HeuristicEnricher", "HeuristicFactExtractor", "LABELS",
     "LLMEnricher", "LLMFactExtractor", "Turns", "CONSOLIDATE_PROMPT", "ConsolidationPolicy",
-    "ConsolidationReport", "ExtractiveSummarizer", "LLMSummarizer", "Summarizer",
+    "ConsolidationReport", "ExtractiveSummarizer", "LLMSummarizer", "Summarizer", "CleanupReport",
+    "DEFAULT_TTL", "RetentionPolicy",
 }
 
 

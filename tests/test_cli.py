@@ -118,3 +118,25 @@ def test_consolidate_reports_then_writes_then_finds_nothing_left(  # type: ignor
     assert (again["groups"], again["created"]) == (0, [])
     bad = run(tmp_path, "consolidate", "--agent", "a", "--sources", "shred", **env)
     assert bad.returncode == 2 and "sources" in bad.stdout
+
+
+def test_cleanup_counts_then_deletes_expired_memories(  # type: ignore[no-untyped-def]
+        tmp_path: Path, new_database) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from agentmem import HashingEmbedder, HybridMemory, Memory, PostgresBackend
+
+    url = new_database()
+    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    with HybridMemory(embedder=HashingEmbedder(32), postgres=PostgresBackend(url)) as memory:
+        memory.init()
+        memory.remember_many([Memory(content=f"note {i}", agent_id="a", expires_at=past)
+                              for i in range(3)] + [Memory(content="kept", agent_id="a")])
+    env = {"AGENTMEM_POSTGRES_URL": url, "AGENTMEM_EMBEDDINGS": "hashing:32"}
+    dry = run(tmp_path, "cleanup", "--dry-run", "--json", **env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert json.loads(dry.stdout)["by_agent"] == {"a": {"episodic": 3}}
+    done = run(tmp_path, "cleanup", "--agent", "a", "--archive", **env)
+    assert done.returncode == 0 and "archived 3 expired memories" in done.stdout, done.stdout
+    assert json.loads(run(tmp_path, "cleanup", "--json", **env).stdout)["total"] == 0
+    assert json.loads(run(tmp_path, "stats", "a", "--json", **env).stdout)["total"] == 1

@@ -19,10 +19,13 @@ from ..filters import FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory
 
 __all__ = [
+    "Archive",
     "Backend",
     "Direction",
     "DistinctValues",
+    "ExpiredCounts",
     "ExpiredDeletion",
+    "ExpiryControl",
     "IndexRemover",
     "IndexSource",
     "IndexWriter",
@@ -203,11 +206,39 @@ class VectorScan(Protocol):
 
 
 @runtime_checkable
-class ExpiredDeletion(Protocol):
-    """Removal of memories whose ``expires_at`` has passed."""
+class ExpiryControl(Protocol):
+    """Changing when memories expire without rewriting them (TTL refresh)."""
 
-    async def delete_expired(self, agent_id: str | None = None) -> int:
-        """Delete expired memories (of one agent, or all); returns how many."""
+    async def set_expiry(self, agent_id: str, ids: Sequence[str],
+                         expires_at: datetime | None) -> int:
+        """Give the unexpired memories among ``ids`` this expiry (None: never); how many."""
+        ...
+
+
+ExpiredCounts = dict[tuple[str, MemoryType], int]  # (agent_id, type) -> memories
+
+
+@runtime_checkable
+class ExpiredDeletion(Protocol):
+    """Removal of memories whose ``expires_at`` has passed (cleanup)."""
+
+    async def expired_counts(self, agent_id: str | None = None) -> ExpiredCounts:
+        """How many memories have expired, per agent and type (of one agent, or all)."""
+        ...
+
+    async def delete_expired(self, agent_id: str | None = None, *, archive: bool = False,
+                             batch_size: int = 1000) -> ExpiredCounts:
+        """Delete (or, with ``archive``, move to the archive) the memories expired when
+        the call starts, in batches that each commit whole; how many, per agent and type."""
+        ...
+
+
+@runtime_checkable
+class Archive(Protocol):
+    """Where cleanup's ``archive=True`` keeps what it removed."""
+
+    async def archived(self, agent_id: str) -> list[Memory]:
+        """The memories cleanup archived for an agent, oldest first."""
         ...
 
 

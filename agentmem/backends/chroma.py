@@ -31,7 +31,7 @@ from ..models import ChatTurn, Memory, MemoryHit, MemoryTier, MemoryType, tier_f
 from ..retrieval.lexical import bm25_top
 from ._chroma_client import chroma_call, connect, display_location
 from ._vectors import as_matrix
-from .base import Mode, StoreInfo, Vector, Vectors
+from .base import ExpiredCounts, Mode, StoreInfo, Vector, Vectors
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -707,14 +707,81 @@ class ChromaBackend:
                 yield memories, vectors
                 offset += len(memories)
 
-    def _delete_expired(self, agent_id: str | None) -> int:
-        expired = _expired(time.time())
-        return sum(self._delete_rows(col, where=expired)
-                   for _, _, col in self._memory_collections(agent_id))
+    def _set_expiry(self, agent_id: str, ids: Sequence[str], expires_at: datetime | None) -> int:
+        now, changed = utcnow(), 0
+        for memory_type in MemoryType:
+            col = self._memories(agent_id, memory_type)
+            rows = [] if col is None or not ids else self._rows(col, ids=ids)
+            live = [(i, d, m) for i, d, m in rows
+                    if _alive(_to_memory(agent_id, memory_type, (i, d, m)), now)]
+            for chunk in _chunks(live, self._batch()):
+                metas = []
+                for _, _, meta in chunk:
+                    record = json.loads(meta["_am_record"])
+                    record["expires_at"] = None if expires_at is None else expires_at.isoformat()
+                    metas.append({**meta, "_am_record": json.dumps(record), "_am_expires_at":
+                                  NEVER if expires_at is None else _epoch(expires_at)})
+                cast("Collection", col).update(ids=[i for i, _, _ in chunk],
+                                               metadatas=cast(Any, metas))
+            changed += len(live)
+        return changed
 
-    async def delete_expired(self, agent_id: str | None = None) -> int:
-        """Delete memories whose ``expires_at`` has passed; returns how many."""
-        return await self._run(self._delete_expired, agent_id)
+    async def set_expiry(self, agent_id: str, ids: Sequence[str],
+                         expires_at: datetime | None) -> int:
+        """Give unexpired memories a new expiry (None: never); returns how many changed."""
+        return await self._run(self._set_expiry, agent_id, ids, expires_at)
+
+    def _expired_counts(self, agent_id: str | None) -> ExpiredCounts:
+        expired = _expired(time.time())
+        counts = {(a, t): len(self._rows(col, where=expired, include=()))
+                  for a, t, col in self._memory_collections(agent_id)}
+        return {key: n for key, n in counts.items() if n}
+
+    async def expired_counts(self, agent_id: str | None = None) -> ExpiredCounts:
+        """How many memories have expired, per agent and type (of one agent, or all)."""
+        return await self._run(self._expired_counts, agent_id)
+
+    def _delete_expired(self, agent_id: str | None, archive: bool,
+                        batch_size: int) -> ExpiredCounts:
+        expired, total = _expired(time.time()), ExpiredCounts()
+        for owner, memory_type, col in self._memory_collections(agent_id):
+            shelf = (self._created(self._name(f"archive_{memory_type.value}", owner),
+                                   {"agent_id": owner, "memory_type": memory_type.value,
+                                    "archive": True}, "cosine") if archive else None)
+            while True:
+                got = col.get(where=cast(Any, expired), limit=batch_size,
+                              include=cast(Any, ["documents", "metadatas", "embeddings"]
+                                           if archive else []))
+                if not got["ids"]:
+                    break
+                if shelf is not None:  # copy first: a failure leaves a copy, never a loss
+                    stamp = time.time()
+                    shelf.upsert(ids=got["ids"], documents=got["documents"],
+                                 embeddings=cast(Any, got["embeddings"]),
+                                 metadatas=cast(Any, [{**m, "_am_archived_at": stamp}
+                                                      for m in got["metadatas"] or []]))
+                col.delete(ids=got["ids"])
+                key = (owner, memory_type)
+                total[key] = total.get(key, 0) + len(got["ids"])
+        return total
+
+    async def delete_expired(self, agent_id: str | None = None, *, archive: bool = False,
+                             batch_size: int = 1000) -> ExpiredCounts:
+        """Delete (or copy to the agent's archive collections, then delete) expired
+        memories, ``batch_size`` at a time; how many, per agent and type."""
+        if batch_size < 1:
+            raise InvalidInput(f"batch_size must be positive, got {batch_size}")
+        return await self._run(self._delete_expired, agent_id, archive, batch_size)
+
+    def _archived(self, agent_id: str, memory_type: MemoryType) -> list[Memory]:
+        col = self._existing(self._name(f"archive_{memory_type.value}", agent_id))
+        return [] if col is None else [_to_memory(agent_id, memory_type, row)
+                                       for row in self._rows(col)]
+
+    async def archived(self, agent_id: str) -> list[Memory]:
+        """The memories cleanup archived for an agent, oldest first."""
+        found = [m for t in MemoryType for m in await self._run(self._archived, agent_id, t)]
+        return sorted(found, key=lambda m: (m.created_at, m.id))
 
     def _drop_memories(self, agent_id: str | None) -> None:
         from chromadb.errors import NotFoundError

@@ -28,6 +28,7 @@ from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, Relate
 from .base import (
     Backend,
     Direction,
+    ExpiredCounts,
     IndexSource,
     LexicalSearch,
     LinkStore,
@@ -51,6 +52,20 @@ class Primary(Backend, IndexSource, LexicalSearch, LinkStore, SessionWindow, Vec
     async def has_ann(self, agent_id: str) -> bool:
         """Whether the primary has an ANN index of its own for this agent."""
         ...
+
+    async def set_expiry(self, agent_id: str, ids: Sequence[str], expires_at: datetime | None,
+                         *, pending: bool = False) -> int:
+        """Give memories a new expiry, queueing them for the index with ``pending``."""
+        ...
+
+    async def expired_counts(self, agent_id: str | None = None) -> ExpiredCounts: ...
+
+    async def delete_expired(self, agent_id: str | None = None, *, archive: bool = False,
+                             batch_size: int = 1000, pending: bool = False) -> ExpiredCounts:
+        """Delete or archive expired memories, queueing them for the index with ``pending``."""
+        ...
+
+    async def archived(self, agent_id: str) -> list[Memory]: ...
 
 
 class Index(Backend, Protocol):
@@ -171,6 +186,29 @@ class HybridBackend:
             n, read_at = self._sizes[agent]
             self._sizes[agent] = (n + sum(m.agent_id == agent for m in memories), read_at)
         self._schedule(agents)
+
+    async def expired_counts(self, agent_id: str | None = None) -> ExpiredCounts:
+        return await self.primary.expired_counts(agent_id)
+
+    async def delete_expired(self, agent_id: str | None = None, *, archive: bool = False,
+                             batch_size: int = 1000) -> ExpiredCounts:
+        gone = await self.primary.delete_expired(agent_id, archive=archive,
+                                                 batch_size=batch_size, pending=True)
+        agents = {a for a, _ in gone}
+        for agent in agents:
+            self._sizes.pop(agent, None)
+        self._schedule(agents)  # the index drops them from the queue
+        return gone
+
+    async def archived(self, agent_id: str) -> list[Memory]:
+        return await self.primary.archived(agent_id)
+
+    async def set_expiry(self, agent_id: str, ids: Sequence[str],
+                         expires_at: datetime | None) -> int:
+        n = await self.primary.set_expiry(agent_id, ids, expires_at, pending=True)
+        if n:
+            self._schedule({agent_id})
+        return n
 
     async def delete(self, agent_id: str, *, ids: Sequence[str] | None = None,
                      memory_types: Sequence[MemoryType],

@@ -35,7 +35,16 @@ from . import _pg_links as _links
 from . import _pg_schema as schema
 from ._pg_errors import postgres_errors
 from ._vectors import as_matrix
-from .base import Direction, IndexRemover, IndexWriter, Mode, StoreInfo, Vector, Vectors
+from .base import (
+    Direction,
+    ExpiredCounts,
+    IndexRemover,
+    IndexWriter,
+    Mode,
+    StoreInfo,
+    Vector,
+    Vectors,
+)
 
 try:
     import psycopg
@@ -92,6 +101,20 @@ _PRECEDING = (f"SELECT DISTINCT ON (p.id) {', '.join(f'p.{c}' for c in _COLUMN_N
               f" SELECT {_COLUMNS} FROM agentmem_memories WHERE agent_id = %s"
               " AND session_id = %s AND memory_type = %s AND created_at < t.at AND {alive}"
               " ORDER BY created_at DESC, id DESC LIMIT %s) AS p")
+# One cleanup batch: the oldest-expired rows, deleted (and archived, and queued for the
+# index) in one statement, so each batch commits whole; counted per agent and type.
+_ALL_COLUMNS = _COLUMNS + ", embedding, lexemes, lexeme_count"
+_CLEANUP = (
+    "WITH doomed AS (SELECT agent_id, id FROM agentmem_memories WHERE expires_at <= %(cutoff)s"
+    " AND (%(agent)s::text IS NULL OR agent_id = %(agent)s) ORDER BY expires_at, agent_id, id"
+    " LIMIT %(batch)s FOR UPDATE SKIP LOCKED),"
+    " gone AS (DELETE FROM agentmem_memories m USING doomed d"
+    f" WHERE m.agent_id = d.agent_id AND m.id = d.id RETURNING {_M_COLUMNS},"
+    " m.embedding, m.lexemes, m.lexeme_count){archive}{queue}"
+    " SELECT agent_id, memory_type, count(*) AS n FROM gone GROUP BY 1, 2"
+)
+_ARCHIVE = (f", archived AS (INSERT INTO agentmem_archive ({_ALL_COLUMNS})"
+            f" SELECT {_ALL_COLUMNS} FROM gone)")
 _DRAIN_LOCK = 0x61676D71  # "agmq": advisory lock namespace, one drainer per agent
 _UNEXPIRED = sql.SQL("(expires_at IS NULL OR expires_at > now())")
 
@@ -584,6 +607,24 @@ class PostgresBackend:
             memory=_memory(r), relation=r["link_relation"], depth=int(r["link_depth"]),
             via=r["link_via"], outgoing=bool(r["link_outgoing"])) for r in rows]
 
+    # -- expiry --
+
+    async def set_expiry(self, agent_id: str, ids: Sequence[str], expires_at: datetime | None,
+                         *, pending: bool = False) -> int:
+        """Give unexpired memories a new expiry (None: never); queue them for the index
+        with ``pending``. Returns how many changed."""
+        if not ids:
+            return 0
+        update = sql.SQL("UPDATE agentmem_memories SET expires_at = %s WHERE agent_id = %s"
+                         " AND id = ANY(%s) AND {}").format(_UNEXPIRED)
+        params = [expires_at, agent_id, list(ids)]
+        if not pending:
+            return await self._execute(update, params)
+        rows = await self._fetch(sql.SQL("WITH touched AS ({} RETURNING agent_id, id){}"
+                                         " RETURNING 1").format(
+            update, sql.SQL(_ENQUEUE).format(sql.Identifier("touched"))), params)
+        return len(rows)
+
     async def count(self, agent_id: str, *, memory_types: Sequence[MemoryType],
                     where: FilterNode | None = None) -> dict[MemoryType, int]:
         cond, params = to_sql(where)
@@ -608,10 +649,41 @@ class PostgresBackend:
             yield [_memory(r) for r in rows], [_floats(r["embedding"]) for r in rows]
             after = (rows[-1]["agent_id"], rows[-1]["id"])
 
-    async def delete_expired(self, agent_id: str | None = None) -> int:
-        """Delete memories whose ``expires_at`` has passed; returns how many."""
-        return await self._execute("DELETE FROM agentmem_memories WHERE expires_at <= now()"
-                                   " AND (%s::text IS NULL OR agent_id = %s)", [agent_id, agent_id])
+    async def expired_counts(self, agent_id: str | None = None) -> ExpiredCounts:
+        """How many memories have expired, per agent and type (of one agent, or all)."""
+        rows = await self._fetch("SELECT agent_id, memory_type, count(*) AS n"
+                                 " FROM agentmem_memories WHERE expires_at <= now()"
+                                 " AND (%s::text IS NULL OR agent_id = %s) GROUP BY 1, 2",
+                                 [agent_id, agent_id])
+        return {(r["agent_id"], MemoryType(r["memory_type"])): int(r["n"]) for r in rows}
+
+    async def delete_expired(self, agent_id: str | None = None, *, archive: bool = False,
+                             batch_size: int = 1000, pending: bool = False) -> ExpiredCounts:
+        """Delete (or archive) what had expired when the call started, ``batch_size`` rows
+        per statement; ``pending`` queues the ids so a derived index drops them too."""
+        if batch_size < 1:
+            raise InvalidInput(f"batch_size must be positive, got {batch_size}")
+        statement = sql.SQL(_CLEANUP).format(
+            archive=sql.SQL(_ARCHIVE if archive else ""),
+            queue=sql.SQL(", queued AS ({})").format(
+                sql.SQL(_ENQUEUE).format(sql.Identifier("gone"))) if pending else sql.SQL(""))
+        async with self._conn() as conn:
+            cutoff = (await (await conn.execute("SELECT now() AS t")).fetchone())["t"]  # type: ignore[index]
+        total: ExpiredCounts = {}
+        while True:
+            rows = await self._fetch(statement, {"cutoff": cutoff, "agent": agent_id,
+                                                 "batch": batch_size})
+            for r in rows:
+                key = (r["agent_id"], MemoryType(r["memory_type"]))
+                total[key] = total.get(key, 0) + int(r["n"])
+            if sum(int(r["n"]) for r in rows) < batch_size:
+                return total
+
+    async def archived(self, agent_id: str) -> list[Memory]:
+        """The memories cleanup archived for an agent, oldest first."""
+        rows = await self._fetch(f"SELECT {_COLUMNS} FROM agentmem_archive WHERE agent_id = %s"
+                                 " ORDER BY created_at, id, archived_at", [agent_id])
+        return [_memory(r) for r in rows]
 
     async def distinct(self, agent_id: str, key: str, *,
                        memory_types: Sequence[MemoryType]) -> list[object]:

@@ -6,6 +6,7 @@ The seat of the lifecycle policies (issue 05). They sit above the backends, besi
 Every LLM-backed piece takes the one :class:`~agentmem.lifecycle.llm.Completion` protocol.
 """
 
+from .cleanup import CleanupReport
 from .consolidation import (
     CONSOLIDATE_PROMPT,
     ConsolidationPolicy,
@@ -24,13 +25,16 @@ from .facts import (
     Turns,
 )
 from .llm import Completion
+from .retention import DEFAULT_TTL, RetentionPolicy
 
 __all__: list[str] = [
     "CONSOLIDATE_PROMPT",
+    "DEFAULT_TTL",
     "ENRICH_PROMPT",
     "EXTRACT_FACTS_PROMPT",
     "EXTRACT_PROCEDURES_PROMPT",
     "LABELS",
+    "CleanupReport",
     "Completion",
     "ConsolidationPolicy",
     "ConsolidationReport",
@@ -42,6 +46,7 @@ __all__: list[str] = [
     "LLMEnricher",
     "LLMFactExtractor",
     "LLMSummarizer",
+    "RetentionPolicy",
     "Summarizer",
     "Turns",
 ]

@@ -395,14 +395,65 @@ def test_items_survive_reopening(pg_url: str, chroma_url: str, agent_id: str) ->
             second.close()
 
 
+# -- TTL -------------------------------------------------------------------------------
+
+
+def test_ttl_expires_items_and_reads_refresh_it(memory: HybridMemory, agent_id: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    store = AgentMemStore(memory, agent_id=agent_id, ttl={"refresh_on_read": True})
+    assert store.supports_ttl
+    store.put(("t",), "short", {"text": "soon gone"}, ttl=10)
+    store.put(("t",), "kept", {"text": "no ttl"})
+    short_id = store._id(("t",), "short")
+    first = memory.get(short_id, agent_id).expires_at
+    assert first is not None
+    assert timedelta(minutes=9) < first - datetime.now(timezone.utc) <= timedelta(minutes=10)
+    assert memory.get(store._id(("t",), "kept"), agent_id).expires_at is None
+    # a read that does not refresh leaves the clock alone; one that does restarts it
+    store.get(("t",), "short", refresh_ttl=False)
+    assert memory.get(short_id, agent_id).expires_at == first
+    memory.set_expiry(short_id, agent_id, datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert store.get(("t",), "short") is not None  # refresh_on_read
+    assert memory.get(short_id, agent_id).expires_at > datetime.now(  # type: ignore[operator]
+        timezone.utc) + timedelta(minutes=9)
+    memory.set_expiry(short_id, agent_id, datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert [i.key for i in store.search(("t",))] == ["short", "kept"]
+    assert memory.get(short_id, agent_id).expires_at > datetime.now(  # type: ignore[operator]
+        timezone.utc) + timedelta(minutes=9)
+    # once expired, an item is gone from every read, before any cleanup
+    memory.set_expiry(short_id, agent_id, datetime.now(timezone.utc) - timedelta(seconds=1))
+    assert store.get(("t",), "short") is None
+    assert [i.key for i in store.search(("t",))] == ["kept"]
+    assert [i.key for i in store.search(("t",), query="soon gone")] == ["kept"]
+    assert memory.cleanup(agent_id).total == 1
+
+
+async def test_default_ttl_applies_to_puts_without_one(memory: HybridMemory,
+                                                       agent_id: str) -> None:
+    store = AgentMemStore(memory, agent_id=agent_id, ttl={"default_ttl": 60,
+                                                         "refresh_on_read": False})
+    await store.aput(("t",), "k", {"text": "x"})
+    await store.aput(("t",), "forever", {"text": "y"}, ttl=None)
+    got = await memory.aget(store._id(("t",), "k"), agent_id)
+    assert got.expires_at is not None and got.metadata["lg_ttl"] == 60.0
+    assert (await memory.aget(store._id(("t",), "forever"), agent_id)).expires_at is None
+    before = got.expires_at
+    assert (await store.aget(("t",), "k")) is not None
+    assert (await memory.aget(got.id, agent_id)).expires_at == before  # refresh_on_read off
+    await store.aget(("t",), "k", refresh_ttl=True)
+    assert (await memory.aget(got.id, agent_id)).expires_at > before  # type: ignore[operator]
+
+
 # -- errors ----------------------------------------------------------------------------
 
 
 def test_errors(memory: HybridMemory, store: AgentMemStore, agent_id: str) -> None:
-    with pytest.raises(NotImplementedError):
-        store.put(("t",), "k", {"v": 1}, ttl=5)
-    with pytest.raises(NotImplementedError):
-        store.batch([PutOp(("t",), "k", {"v": 1}, ttl=5.0)])
+    for bad_ttl in (0, -1, float("inf"), True):
+        with pytest.raises(InvalidInput, match="ttl"):
+            store.put(("t",), "k", {"v": 1}, ttl=bad_ttl)
+    with pytest.raises(ConfigError, match="default_ttl"):
+        AgentMemStore(memory, agent_id=agent_id, ttl={"default_ttl": 0})
     for bad in [("a.b",), ("",)]:
         with pytest.raises(InvalidNamespaceError):
             store.batch([PutOp(bad, "k", {"v": 1})])
