@@ -214,10 +214,10 @@ class HybridBackend:
             return None
 
     async def search_text(self, agent_id: str, text: str, *, k: int,
-                          memory_types: Sequence[MemoryType],
-                          where: FilterNode | None = None) -> list[MemoryHit]:
+                          memory_types: Sequence[MemoryType], where: FilterNode | None = None,
+                          with_vectors: bool = False) -> list[MemoryHit]:
         return await self.primary.search_text(agent_id, text, k=k, memory_types=memory_types,
-                                              where=where)
+                                              where=where, with_vectors=with_vectors)
 
     async def preceding(self, agent_id: str, session_id: str, memory_type: MemoryType, *,
                         before: Sequence[datetime], n: int) -> list[Memory]:

@@ -457,8 +457,8 @@ class PostgresBackend:
             return _hits(await cur.fetchall(), with_vectors)
 
     async def search_text(self, agent_id: str, text: str, *, k: int,
-                          memory_types: Sequence[MemoryType],
-                          where: FilterNode | None = None) -> list[MemoryHit]:
+                          memory_types: Sequence[MemoryType], where: FilterNode | None = None,
+                          with_vectors: bool = False) -> list[MemoryHit]:
         """BM25 over the agent's memories (see :mod:`agentmem.retrieval.lexical`).
 
         Any query term matches (OR). Document frequencies, the corpus size and the mean
@@ -470,11 +470,13 @@ class PostgresBackend:
         cond, params = to_sql(where)
         scope = [agent_id, [t.value for t in memory_types], *params]
         tsquery = " | ".join(f"'{t}'" for t in terms)  # terms are letters and digits only
+        mcols = _M_COLUMNS + (", m.embedding" if with_vectors else "")
         rows = await self._fetch(sql.SQL(_BM25).format(
-            scope=sql.SQL(_SCOPE).format(alive=_UNEXPIRED, cond=cond), mcols=sql.SQL(_M_COLUMNS),
+            scope=sql.SQL(_SCOPE).format(alive=_UNEXPIRED, cond=cond), mcols=sql.SQL(mcols),
             k1=sql.Literal(K1), b=sql.Literal(B)),
             [*scope, *scope, tsquery, terms, k, agent_id])
-        return [MemoryHit(memory=_memory(r), score=float(r["score"])) for r in rows]
+        return [MemoryHit(memory=_memory(r), score=float(r["score"]),
+                          vector=_floats(r["embedding"]) if with_vectors else None) for r in rows]
 
     # -- reading and deleting --
 
