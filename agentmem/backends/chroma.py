@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
+from ..embeddings import spec_of
 from ..errors import (
     ConfigError,
     DimensionMismatch,
@@ -321,8 +322,9 @@ class ChromaBackend:
             raise DimensionMismatch(
                 f"the Chroma store {self.prefix!r} at {self.location} was built with model "
                 f"{stored[0]!r} (dimension {stored[1]}), but this memory uses model "
-                f"{info.model_id!r} (dimension {info.dimension}): use a new prefix or directory, "
-                "or reindex with the original model")
+                f"{info.model_id!r} (dimension {info.dimension}): open it with the original "
+                f"model (AGENTMEM_EMBEDDINGS={spec_of(str(stored[0]), int(stored[1] or 0))}), "
+                "or use a new prefix or directory and reindex or re-import")
         self._dimension = info.dimension
 
     def _init(self, info: StoreInfo) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from ..embeddings import spec_of
 from ..errors import ConfigError, DimensionMismatch, InvalidInput
 from ..filters import And, Comparison, FilterNode, Or
 from ..models import ChatTurn, Memory, MemoryHit, MemoryType
@@ -832,8 +833,9 @@ def _compare(recorded: StoreInfo, info: StoreInfo, where: str) -> None:
         raise DimensionMismatch(
             f"the store at {where} was built with model {recorded.model_id!r} "
             f"(dimension {recorded.dimension}) but this memory uses {info.model_id!r} "
-            f"(dimension {info.dimension}); use the original embedder, or a new database "
-            "and re-import"
+            f"(dimension {info.dimension}); open it with the original embedder "
+            f"(AGENTMEM_EMBEDDINGS={spec_of(recorded.model_id, recorded.dimension)}), or use "
+            "a new database and re-import"
         )
 
 
