@@ -300,11 +300,11 @@ class HybridMemory(ConversationHistory):
         k, lexical_query = check.top_k(k), lexical_query or query
         if lexical_weight is not None:
             lexical_weight = check.weight(lexical_weight, "lexical_weight")
-            if lexical_weight and (not lexical_query or mmr is not None):
-                raise InvalidInput("lexical_weight needs a query text and cannot be combined "
-                                   "with mmr")
+            if lexical_weight and not lexical_query:
+                raise InvalidInput("lexical_weight needs a query text: give lexical_query, "
+                                   "or lexical_weight=0 for a dense recall")
         lexical_weight = lexical_weight_for(self.backend, self.retrieval, lexical_weight,
-                                            lexical_query, mmr)
+                                            lexical_query)
         if vector is None:
             vector = await self.embedder.aembed_query(check.query_text(query, "recall"))
         check.query_vector(vector, self.embedder)
@@ -341,9 +341,11 @@ class HybridMemory(ConversationHistory):
         By default dense and lexical (:meth:`search_text`) results are fused and re-scored
         by session context (see :mod:`agentmem.retrieval` and :class:`RetrievalConfig`);
         each hit's score is then that one, in [0, 1], descending. ``lexical_weight=0`` is
-        dense only (scores are cosine similarities). With ``mmr``, ``fetch_k`` nearest are
-        re-ranked for diversity (maximal marginal relevance), dense only. With
-        ``expand_related`` each hit's ``related`` lists the memories one link away.
+        dense only (scores are cosine similarities). With ``mmr``, the ``fetch_k`` best of
+        that ranking are re-ranked for diversity (maximal marginal relevance: relevance is
+        their score, redundancy the cosine between their stored vectors); each hit keeps its
+        score, so scores then follow MMR's order, not descending. With ``expand_related``
+        each hit's ``related`` lists the memories one link away.
         """
         return await self._recall(query, None, agent_id, memory_types, k, filter, mmr,
                                   lexical_weight, None, expand_related)

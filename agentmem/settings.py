@@ -20,7 +20,8 @@ class AgentMemSettings(BaseSettings):
     """Where memories live and how they are embedded.
 
     With nothing set, everything is embedded under ``./.agentmem/``: a Chroma directory
-    and a PostgreSQL with pgvector started on demand, in hybrid mode.
+    and a PostgreSQL with pgvector started on demand, in hybrid mode; embeddings are
+    ``auto``: all-MiniLM-L6-v2 when it is installed locally, else ``hashing:384``.
     """
 
     model_config = SettingsConfigDict(env_prefix="AGENTMEM_", extra="ignore")
@@ -28,7 +29,7 @@ class AgentMemSettings(BaseSettings):
     postgres_url: str | None = None
     chroma_url: str | None = None
     mode: Mode | None = None
-    embeddings: str = "hashing:384"
+    embeddings: str = "auto"
     home: Path = Path(".agentmem")
     search: Literal["auto", "exact"] = "auto"
     retention: Literal["off", "tiered"] = "off"  # tiered: RetentionPolicy() expiry by tier

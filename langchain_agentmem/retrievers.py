@@ -54,7 +54,8 @@ class AgentMemRetriever(BaseRetriever):
     filter: dict[str, Any] | None = None
     """A filter in agentmem's language (``{"topic": "ml"}``, ``{"importance": {"$gte": .7}}``)."""
     mmr: MMR | None = None
-    """Re-rank ``mmr.fetch_k`` candidates for diversity (maximal marginal relevance)."""
+    """Re-rank the recall's ``mmr.fetch_k`` best candidates for diversity (maximal marginal
+    relevance); fused like the recall unless ``lexical_weight`` is 0."""
     lexical_weight: float | None = Field(default=None, ge=0.0, le=1.0)
     """The BM25 share of the fused recall; ``None`` is agentmem's default, 0 dense only."""
     score_key: str | None = "score"

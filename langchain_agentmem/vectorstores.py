@@ -90,7 +90,8 @@ class AgentMemVectorStore(VectorStore):
       (this agent, this memory type), as LangChain's ``delete(ids=None)`` contract says.
     * Searches are dense by default, as a vector store's are. ``lexical_weight`` > 0
       fuses agentmem's BM25 search into text queries (scores are then the fused ones, in
-      [0, 1]); ``None`` takes agentmem's default fusion.
+      [0, 1]); ``None`` takes agentmem's default fusion. MMR searches are dense whatever
+      ``lexical_weight`` is: diverse documents among the ``fetch_k`` nearest.
     """
 
     def __init__(self, memory: HybridMemory, *, agent_id: str,
@@ -245,7 +246,8 @@ class AgentMemVectorStore(VectorStore):
         _no_extra(kwargs, method)
         return {"agent_id": self.agent_id, "memory_types": [self.memory_type], "k": k,
                 "filter": filter, "mmr": mmr,
-                "lexical_weight": None if mmr is not None else self.lexical_weight}
+                # MMR is over the nearest vectors, as a LangChain vector store means it
+                "lexical_weight": 0.0 if mmr is not None else self.lexical_weight}
 
     @staticmethod
     def _scored(hits: Sequence[MemoryHit]) -> list[tuple[Document, float]]:

@@ -195,6 +195,20 @@ async def search_text_finds_shared_words(b: Backend, agent: str) -> None:
     assert [h.memory.id for h in hits] == ["m1"] and 0 < hits[0].score < 1
 
 
+async def search_text_with_vectors_gives_each_hit_its_stored_vector(b: Backend, agent: str) -> None:
+    assert isinstance(b, LexicalSearch)
+    await b.upsert([mem(agent, i, memory_type=t).model_copy(update={"content": f"whale song {i}"})
+                    for i, t in enumerate(["episodic", "semantic", "procedural", "semantic"])],
+                   [vec(i) for i in range(4)])
+    hits = await b.search_text(agent, "whale", k=3, memory_types=ALL, with_vectors=True)
+    assert len(hits) == 3
+    for h in hits:
+        assert h.vector == pytest.approx(vec(int(h.memory.id[1:])), abs=1e-6)
+    plain = await b.search_text(agent, "whale", k=3, memory_types=ALL)
+    assert [h.memory.id for h in plain] == [h.memory.id for h in hits]
+    assert all(h.vector is None for h in plain)
+
+
 async def search_text_scores_are_the_reference_bm25(b: Backend, agent: str) -> None:
     """Both backends rank by the same analyzer and BM25 (tests/test_retrieval.py's reference);
     another agent's rows are not part of the corpus."""
@@ -218,6 +232,7 @@ CONTRACT: list[Callable[[Backend, str], Awaitable[None]]] = [
     expired_memories_are_never_returned, tiers_round_trip_and_filter, delete_by_ids_and_by_filter,
     list_is_oldest_first_and_pages, count_per_type, history_keeps_order_and_sessions,
     scan_yields_every_memory_with_its_vector, search_text_finds_shared_words,
+    search_text_with_vectors_gives_each_hit_its_stored_vector,
     search_text_scores_are_the_reference_bm25,
 ]
 

@@ -171,7 +171,8 @@ async def test_check_and_init_mismatch(location: str) -> None:
         with pytest.raises(DimensionMismatch) as info:
             await call(other)
         text = str(info.value)
-        for part in ("test-model", "other-model", "8", "16", "new prefix"):
+        for part in ("test-model", "other-model", "8", "16", "new prefix",
+                     "AGENTMEM_EMBEDDINGS=test-model"):
             assert part in text
     with raw_client(location) as client:
         meta = client.get_collection(f"{prefix}-registry", embedding_function=None).metadata

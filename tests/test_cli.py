@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -14,25 +15,31 @@ AGENTMEM = str(Path(sys.executable).with_name("agentmem"))
 
 
 def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``agentmem ARGS`` with only ``env`` set; embeddings are hashing unless ``env`` says."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AGENTMEM_")}
-    return subprocess.run([AGENTMEM, *args], cwd=cwd, env={**clean, "COLUMNS": "200", **env},
+    return subprocess.run([AGENTMEM, *args], cwd=cwd,
+                          env={**clean, "COLUMNS": "200", "AGENTMEM_EMBEDDINGS": "hashing:384",
+                               **env},
                           capture_output=True, text=True, timeout=300)
 
 
 def test_demo_and_doctor_on_the_embedded_default(tmp_path: Path) -> None:
-    first = run(tmp_path, "demo")
+    """Every default, as a user gets them: the embedded store and ``auto`` embeddings."""
+    as_user = functools.partial(run, AGENTMEM_EMBEDDINGS="auto")
+    first = as_user(tmp_path, "demo")
     assert first.returncode == 0, first.stderr
     out = first.stdout
     assert "hybrid mode" in out and "stored 8 memories" in out
+    assert "sentence-transformers:all-MiniLM-L6-v2" in out  # auto: the model is installed
     assert "To rotate a database password" in out  # the ops agent recalls its procedure
     assert "demo-tutor › user: My script fails with a KeyError" in out
     assert (tmp_path / ".agentmem" / "pg").is_dir() and (tmp_path / ".agentmem" / "chroma").is_dir()
-    again = run(tmp_path, "demo")  # fixed ids: a second run updates, never duplicates
+    again = as_user(tmp_path, "demo")  # fixed ids: a second run updates, never duplicates
     assert again.returncode == 0, again.stderr
-    stats = json.loads(run(tmp_path, "stats", "demo-tutor", "--json").stdout)
+    stats = json.loads(as_user(tmp_path, "stats", "demo-tutor", "--json").stdout)
     assert stats["by_type"] == {"episodic": 3, "semantic": 1, "procedural": 1}
     assert (stats["turns"], stats["pending_index"]) == (2, 0)
-    doctor = run(tmp_path, "doctor", "--json")
+    doctor = as_user(tmp_path, "doctor", "--json")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     checks = {c["name"]: c for c in json.loads(doctor.stdout)}
     assert {"embedder", "postgres", "pgvector", "schema", "indexes", "chroma"} <= set(checks)

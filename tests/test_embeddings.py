@@ -370,7 +370,7 @@ def test_package_imports_without_optional_dependencies() -> None:
     loaded, names = out.stdout.splitlines()
     assert loaded == "[]"
     assert names == str(sorted(["Embedder", "HashingEmbedder", "OpenAIEmbedder",
-                                "SentenceTransformerEmbedder", "embedder_from_spec"]))
+                                "SentenceTransformerEmbedder", "embedder_from_spec", "spec_of"]))
 
 
 # -- SentenceTransformerEmbedder ------------------------------------------------------

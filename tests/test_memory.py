@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -239,6 +240,100 @@ def test_mmr_prefers_diverse_memories(memory: HybridMemory, agent_id: str) -> No
     assert diverse[0].memory.id in {d.id for d in dup}
     assert diverse[1].memory.id == other.id
     assert all(h.vector is None for h in diverse)
+
+
+def reference_mmr(relevance: list[float], vectors: list[list[float]], k: int,
+                  lambda_mult: float) -> list[int]:
+    """MMR written out from its definition: redundancy is the cosine between candidates."""
+    def cos(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b)) / (
+            math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
+
+    chosen: list[int] = []
+    while len(chosen) < min(k, len(vectors)):
+        def gain(i: int) -> float:
+            redundancy = max((cos(vectors[i], vectors[j]) for j in chosen), default=0.0)
+            return lambda_mult * relevance[i] - (1 - lambda_mult) * redundancy
+        chosen.append(max((i for i in range(len(vectors)) if i not in chosen), key=gain))
+    return chosen
+
+
+def test_dense_mmr_is_classic_mmr_over_the_nearest(memory: HybridMemory, agent_id: str) -> None:
+    """With lexical_weight=0, relevance is the cosine to the query vector, as it always was."""
+    from agentmem import MMR
+
+    texts = ["python list comprehension tutorial", "python list comprehension tutorial again",
+             "python list comprehensions", "python decorators explained",
+             "list of groceries", "a tutorial on knitting"]
+    memory.remember_many([Memory(id=f"t{i}", content=t, agent_id=agent_id)
+                          for i, t in enumerate(texts)])
+    query = memory.embedder.embed_query("python list comprehension")
+    nearest = memory.recall("python list comprehension", agent_id, k=5, lexical_weight=0)
+    vectors = memory.embedder.embed_documents([h.memory.content for h in nearest])
+    cosines = [sum(q * v for q, v in zip(query, vec)) for vec in vectors]  # unit vectors
+    expected = [nearest[i].memory.id for i in reference_mmr(cosines, vectors, 3, 0.3)]
+    got = memory.recall("python list comprehension", agent_id, k=3,
+                        mmr=MMR(fetch_k=5, lambda_mult=0.3), lexical_weight=0)
+    assert [h.memory.id for h in got] == expected
+    scores = {h.memory.id: h.score for h in nearest}
+    assert [h.score for h in got] == pytest.approx([scores[h.memory.id] for h in got], abs=1e-6)
+
+
+def _checkout_store(memory: HybridMemory, agent_id: str) -> None:
+    """Three identical memories, more checkout errors than a fusion fetches, and a ticket
+    only its code ties to the query (no dense candidate finds it)."""
+    from agentmem.retrieval import FUSION_DEPTH
+
+    memory.remember_many(
+        [Memory(id=f"page{i:03d}", content=f"checkout error page {i}", agent_id=agent_id)
+         for i in range(FUSION_DEPTH + 10)]
+        + [Memory(id=f"same{i}", content="checkout error XJ page", agent_id=agent_id)
+           for i in range(3)]
+        + [Memory(id="ticket", content="ticket XJ-4471 closed by support", agent_id=agent_id)])
+
+
+def test_mmr_reranks_the_fused_candidates(memory: HybridMemory, agent_id: str) -> None:
+    from agentmem import MMR
+    from agentmem.retrieval import FUSION_DEPTH
+
+    _checkout_store(memory, agent_id)
+    query = "checkout error XJ-4471"
+    dense = memory.recall(query, agent_id, k=FUSION_DEPTH, lexical_weight=0)
+    assert "ticket" not in {h.memory.id for h in dense}  # only the lexical search finds it
+    fused = memory.recall(query, agent_id, k=20)
+    assert {h.memory.id for h in fused[:3]} == {"same0", "same1", "same2"}
+    diverse = memory.recall(query, agent_id, k=3, mmr=MMR(fetch_k=20, lambda_mult=0.3))
+    ids = [h.memory.id for h in diverse]
+    assert len(ids) == 3 and ids[0] == "same0" and "ticket" in ids
+    assert sum(i.startswith("same") for i in ids) == 1  # one of the identical three, not all
+    vectors = memory.embedder.embed_documents([h.memory.content for h in fused])
+    expected = reference_mmr([h.score for h in fused], vectors, 3, 0.3)
+    assert ids == [fused[i].memory.id for i in expected]
+    # each hit keeps its fused score; vectors are not handed out
+    by_id = {h.memory.id: h.score for h in fused}
+    assert [h.score for h in diverse] == pytest.approx([by_id[i] for i in ids], abs=1e-9)
+    assert all(h.vector is None for h in diverse)
+    # lambda 1.0 is pure relevance: the fused order
+    assert [h.memory.id for h in memory.recall(query, agent_id, k=3, mmr=MMR(lambda_mult=1.0))] \
+        == [h.memory.id for h in fused[:3]]
+
+
+def test_mmr_takes_an_explicit_lexical_weight(memory: HybridMemory, agent_id: str) -> None:
+    from agentmem import MMR
+
+    _checkout_store(memory, agent_id)
+    query = "checkout error XJ-4471"
+    mmr = MMR(fetch_k=20, lambda_mult=0.3)
+    lexical = memory.recall(query, agent_id, k=4, mmr=mmr, lexical_weight=0.9)
+    assert len(lexical) == 4 and "ticket" in {h.memory.id for h in lexical}
+    dense = memory.recall(query, agent_id, k=4, mmr=mmr, lexical_weight=0)
+    assert "ticket" not in {h.memory.id for h in dense} and len(dense) == 4
+    vector = memory.embedder.embed_query(query)
+    by_vector = memory.recall_by_vector(vector, agent_id, k=4, mmr=mmr, lexical_query=query,
+                                        lexical_weight=0.9)
+    assert [h.memory.id for h in by_vector] == [h.memory.id for h in lexical]
+    no_words = memory.recall_by_vector(vector, agent_id, k=4, mmr=mmr)  # dense: no words
+    assert [h.memory.id for h in no_words] == [h.memory.id for h in dense]
 
 
 def test_search_text_finds_shared_words_only(memory: HybridMemory, agent_id: str) -> None:

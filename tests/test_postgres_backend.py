@@ -67,6 +67,7 @@ def test_reopening_with_another_model_or_dimension_fails(new_database) -> None: 
         with pytest.raises(DimensionMismatch, match=named) as err:
             memory.recall("q", "agent")
         assert "hashing-v1" in str(err.value) and "dimension 16" in str(err.value)
+        assert "AGENTMEM_EMBEDDINGS=hashing:16" in str(err.value)  # what opens the store
         with pytest.raises(DimensionMismatch):
             memory.init()
         memory.close()

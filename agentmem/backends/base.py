@@ -146,11 +146,12 @@ class LexicalSearch(Protocol):
     """Ranked keyword search next to the vector search."""
 
     async def search_text(self, agent_id: str, text: str, *, k: int,
-                          memory_types: Sequence[MemoryType],
-                          where: FilterNode | None = None) -> list[MemoryHit]:
+                          memory_types: Sequence[MemoryType], where: FilterNode | None = None,
+                          with_vectors: bool = False) -> list[MemoryHit]:
         """Unexpired memories sharing words with ``text``, best first; scores in [0, 1).
 
-        Memories with no word in common are not returned.
+        Memories with no word in common are not returned. ``with_vectors`` fills each
+        hit's stored vector (MMR over a fused recall needs it).
         """
         ...
 

