@@ -289,7 +289,8 @@ class RelatedMemory(BaseModel):
 
 
 class MemoryHit(BaseModel):
-    """A recalled memory with its cosine similarity to the query (higher is closer).
+    """A recalled memory and its score (higher is closer): the fused, re-scored value in
+    [0, 1] of a default recall, the cosine similarity of a dense one (``lexical_weight=0``).
 
     ``vector`` is filled only when asked for (MMR re-ranking needs it); ``related`` only
     with ``recall(..., expand_related=True)``: the memories one link away.

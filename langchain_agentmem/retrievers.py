@@ -39,8 +39,8 @@ class AgentMemRetriever(BaseRetriever):
     ``filter=None`` / ``mmr=None`` / ``memory_types=None`` to drop the retriever's own.
 
     Each document carries ``id`` (the memory id), ``page_content`` and the memory's
-    ``metadata``, plus the recall score (agentmem's cosine similarity to the query,
-    higher is closer, as in ``AgentMemVectorStore.similarity_search_with_score``) under
+    ``metadata``, plus the recall score (higher is closer: the fused score in [0, 1] of
+    agentmem's default recall, or the cosine similarity with ``lexical_weight=0``) under
     ``metadata[score_key]``, ``"score"`` by default; ``score_key=None`` leaves it out. A
     memory whose own metadata already holds that key keeps its value (a warning is
     logged): stored metadata is never overwritten.
