@@ -78,3 +78,16 @@ def test_default_recall_with_sessions_is_prefix_stable_and_monotonic(
     for k in (1, 3, 10):
         assert [h.memory.id for h in memory.recall("kayaks on the lake", agent_id, k=k)] == [
             h.memory.id for h in full[:k]]
+
+
+def test_recall_within_a_time_range(memory: HybridMemory, agent_id: str) -> None:
+    memory.remember_many(turns(agent_id, "s", ["kayak trip planned", "kayak trip done",
+                                              "kayak trip photos"], start=0))
+    memory.remember_many(turns(agent_id, "t", ["kayak trip next year"], start=3600))
+    since = T0 + timedelta(seconds=1)
+    until = T0 + timedelta(seconds=60)
+    window = {"created_at": {"$gte": since, "$lt": until}}
+    for lexical_weight in (None, 0.0):
+        hits = memory.recall("kayak trip", agent_id, k=10, filter=window,
+                             lexical_weight=lexical_weight)
+        assert sorted(h.memory.id for h in hits) == ["s-1", "s-2"]
