@@ -8,7 +8,13 @@ import numpy as np
 
 from ..errors import DimensionMismatch, InvalidInput
 
-__all__ = ["as_matrix"]
+__all__ = ["as_matrix", "unit_rows"]
+
+
+def unit_rows(m: np.ndarray) -> np.ndarray:
+    """``m`` (one vector or rows of them) scaled to unit length; zero vectors stay zero."""
+    norms = np.linalg.norm(m, axis=-1, keepdims=True)
+    return m / np.where(norms == 0, 1.0, norms)
 
 
 def as_matrix(vectors: Sequence[Sequence[float] | np.ndarray] | np.ndarray, dimension: int | None,

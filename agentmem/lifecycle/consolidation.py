@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from ..backends._vectors import unit_rows
 from ..backends.base import Backend, LinkStore, Vectors, VectorScan
 from ..errors import ConfigError, InvalidInput
 from ..models import Memory, MemoryLink, MemoryType, utcnow
@@ -137,8 +138,7 @@ def group(vectors: np.ndarray, similarity: float) -> list[list[int]]:
     sums = np.zeros((0, vectors.shape[1]), dtype=np.float64)
     for i, v in enumerate(vectors):
         if members:
-            norms = np.linalg.norm(sums, axis=1)
-            sims = (sums @ v) / np.where(norms > 0, norms, 1.0)
+            sims = unit_rows(sums) @ v
             best = int(np.argmax(sims))
             if sims[best] >= similarity:
                 members[best].append(i)
@@ -173,8 +173,7 @@ async def _episodes(backend: VectorScan, agent_id: str, policy: ConsolidationPol
         return [], np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0))
     order = sorted(range(len(kept)), key=lambda i: (kept[i].created_at, kept[i].id))
     stored = np.asarray([rows[i] for i in order], dtype=np.float32)
-    norms = np.linalg.norm(stored, axis=1, keepdims=True).astype(np.float64)
-    return [kept[i] for i in order], stored, stored / np.where(norms > 0, norms, 1.0)
+    return [kept[i] for i in order], stored, unit_rows(stored.astype(np.float64))
 
 
 def _retired(source: Memory, into: str, policy: ConsolidationPolicy) -> Memory:

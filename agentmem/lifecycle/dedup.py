@@ -14,6 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
+from ..backends._vectors import unit_rows
 from ..backends.base import Backend
 from ..models import Memory, utcnow
 
@@ -34,23 +35,19 @@ def _absorb(kept: Memory, dup: Memory) -> Memory:
         "updated_at": utcnow()})
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return v / n if n > 0 else v
-
-
 async def merge_duplicates(backend: Backend, memories: Sequence[Memory], vectors: np.ndarray,
                            threshold: float) -> tuple[list[Memory], np.ndarray, list[Memory]]:
     """(memories to write, their vectors, what each input became), in input order."""
     out: list[Memory] = []
     out_vectors: list[np.ndarray] = []
+    out_units: list[np.ndarray] = []  # out_vectors at unit length, for the batch comparison
     became: list[Memory] = []
     for memory, vector in zip(memories, vectors, strict=True):
-        unit = _unit(np.asarray(vector, dtype=np.float64))
+        unit = unit_rows(np.asarray(vector, dtype=np.float64))
         # the best earlier memory of this batch, then the best stored one
         best, best_score = -1, threshold
-        for j, (other, v) in enumerate(zip(out, out_vectors, strict=True)):
-            score = float(_unit(np.asarray(v, dtype=np.float64)) @ unit)
+        for j, (other, u) in enumerate(zip(out, out_units, strict=True)):
+            score = float(u @ unit)
             if (other.agent_id, other.memory_type) == (memory.agent_id, memory.memory_type) \
                     and other.id != memory.id and score >= best_score:
                 best, best_score = j, score
@@ -62,6 +59,7 @@ async def merge_duplicates(backend: Backend, memories: Sequence[Memory], vectors
             merged = _absorb(stored.memory, memory)
             out.append(merged)
             out_vectors.append(np.asarray(stored.vector, dtype=np.float32))
+            out_units.append(unit_rows(np.asarray(stored.vector, dtype=np.float64)))
             became.append(merged)
         elif best >= 0:
             out[best] = _absorb(out[best], memory)
@@ -70,5 +68,6 @@ async def merge_duplicates(backend: Backend, memories: Sequence[Memory], vectors
         else:
             out.append(memory)
             out_vectors.append(np.asarray(vector, dtype=np.float32))
+            out_units.append(unit)
             became.append(memory)
     return out, np.stack(out_vectors) if out_vectors else vectors[:0], became

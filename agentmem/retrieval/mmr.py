@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..backends._vectors import unit_rows
 from ..errors import InvalidInput
 
 __all__ = ["MMR", "mmr_select"]
@@ -31,11 +32,6 @@ class MMR:
             raise InvalidInput(f"lambda_mult must be in [0, 1], got {self.lambda_mult!r}")
 
 
-def _unit_rows(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=-1, keepdims=True)
-    return m / np.where(norms == 0, 1.0, norms)
-
-
 def mmr_select(relevance: Sequence[float], vectors: Sequence[Sequence[float]] | np.ndarray,
                k: int, lambda_mult: float) -> list[int]:
     """Indices of ``k`` candidates chosen greedily by maximal marginal relevance.
@@ -50,7 +46,7 @@ def mmr_select(relevance: Sequence[float], vectors: Sequence[Sequence[float]] | 
     if not len(relevance) or k < 1:
         return []
     rel = np.asarray(relevance, dtype=np.float64)
-    c = _unit_rows(np.asarray(vectors, dtype=np.float64))
+    c = unit_rows(np.asarray(vectors, dtype=np.float64))
     pairwise = c @ c.T
     chosen = [int(np.argmax(rel))]
     while len(chosen) < min(k, len(c)):
