@@ -176,6 +176,10 @@ class Memory(BaseModel):
     def _sources(cls, v: list[str]) -> list[str]:
         return [_check_name(s, "source_ids item") for s in v]
 
+    def alive_at(self, now: datetime) -> bool:
+        """Whether the memory has not expired at ``now``: agentmem's one expiry rule."""
+        return self.expires_at is None or self.expires_at > now
+
     @classmethod
     def from_store(cls, *, id: str, content: str, memory_type: MemoryType | str, agent_id: str,
                    user_id: str | None, session_id: str | None, importance: float,

@@ -154,10 +154,6 @@ def _expired(now: float) -> Where:
     return {"$and": [{"_am_expires_at": {"$lte": now}}, {"_am_expires_at": {"$ne": NEVER}}]}
 
 
-def _alive(m: Memory, now: datetime) -> bool:
-    return m.expires_at is None or m.expires_at > now
-
-
 def _tier(m: Memory) -> MemoryTier:
     return m.tier or tier_for(m.importance)
 
@@ -545,7 +541,7 @@ class ChromaBackend:
             return []
         now = utcnow()
         found = {m.id: m for t in MemoryType for m in self._read(agent_id, t, ids=wanted)
-                 if _alive(m, now)}
+                 if m.alive_at(now)}
         return [found[i] for i in wanted if i in found]
 
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
@@ -558,7 +554,7 @@ class ChromaBackend:
             raise InvalidInput(f"limit and offset must not be negative, got {limit} and {offset}")
         chroma_where, now = to_chroma_where(where), utcnow()
         found = [m for t in _types(memory_types)
-                 for m in self._read(agent_id, t, where=chroma_where) if _alive(m, now)]
+                 for m in self._read(agent_id, t, where=chroma_where) if m.alive_at(now)]
         found.sort(key=lambda m: (m.created_at, m.id))
         return found[offset:None if limit is None else offset + limit]
 
@@ -735,7 +731,7 @@ class ChromaBackend:
             col = self._memories(agent_id, memory_type)
             rows = [] if col is None or not ids else self._rows(col, ids=ids)
             live = [(i, d, m) for i, d, m in rows
-                    if _alive(_to_memory(agent_id, memory_type, (i, d, m)), now)]
+                    if _to_memory(agent_id, memory_type, (i, d, m)).alive_at(now)]
             for chunk in _chunks(live, self._batch()):
                 metas = []
                 for _, _, meta in chunk:

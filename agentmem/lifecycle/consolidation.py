@@ -165,7 +165,7 @@ async def _episodes(backend: VectorScan, agent_id: str, policy: ConsolidationPol
     async for memories, vectors in backend.scan(agent_id):
         for m, v in zip(memories, vectors, strict=True):
             if (m.memory_type is MemoryType.EPISODIC and MARK not in m.metadata
-                    and (m.expires_at is None or m.expires_at > now)
+                    and m.alive_at(now)
                     and (since is None or m.created_at >= since)):
                 kept.append(m)
                 rows.append(v)
