@@ -97,11 +97,11 @@ _MERGE = sql.SQL(
 _ENQUEUE = (" INSERT INTO agentmem_index_queue (agent_id, id) SELECT agent_id, id FROM {}"
             " ON CONFLICT (agent_id, id) DO UPDATE SET seq = nextval('agentmem_index_queue_seq')")
 # The n memories of one session created last before each given time (contextual indexing).
-_PRECEDING = (f"SELECT DISTINCT ON (p.id) {', '.join(f'p.{c}' for c in _COLUMN_NAMES)}"
+_PRECEDING = (f"SELECT DISTINCT ON (m.id) {_M_COLUMNS}"
               " FROM unnest(%s::timestamptz[]) AS t(at) CROSS JOIN LATERAL ("
               f" SELECT {_COLUMNS} FROM agentmem_memories WHERE agent_id = %s"
               " AND session_id = %s AND memory_type = %s AND created_at < t.at AND {alive}"
-              " ORDER BY created_at DESC, id DESC LIMIT %s) AS p")
+              " ORDER BY created_at DESC, id DESC LIMIT %s) AS m")
 # One cleanup batch: the oldest-expired rows, deleted (and archived, and queued for the
 # index) in one statement, so each batch commits whole; counted per agent and type.
 _ALL_COLUMNS = _COLUMNS + ", embedding, lexemes, lexeme_count"
@@ -118,6 +118,13 @@ _ARCHIVE = (f", archived AS (INSERT INTO agentmem_archive ({_ALL_COLUMNS})"
             f" SELECT {_ALL_COLUMNS} FROM gone)")
 _DRAIN_LOCK = 0x61676D71  # "agmq": advisory lock namespace, one drainer per agent
 _UNEXPIRED = sql.SQL("(expires_at IS NULL OR expires_at > now())")
+
+
+def _enqueuing(statement: sql.Composable) -> sql.Composed:
+    """``statement`` (a DELETE or UPDATE of memories) also queuing the rows it touched for
+    the index, in the same statement; yields one row per row touched."""
+    return sql.SQL("WITH touched AS ({} RETURNING agent_id, id){} RETURNING 1").format(
+        statement, sql.SQL(_ENQUEUE).format(sql.Identifier("touched")))
 
 
 @dataclass(frozen=True)
@@ -560,10 +567,7 @@ class PostgresBackend:
                              where: FilterNode | None = None) -> int:
         """Delete, and queue the deleted ids so the index drops them too (one statement)."""
         delete, params = self._delete_sql(agent_id, ids, memory_types, where)
-        rows = await self._fetch(sql.SQL("WITH gone AS ({} RETURNING agent_id, id){}"
-                                         " RETURNING 1").format(
-            delete, sql.SQL(_ENQUEUE).format(sql.Identifier("gone"))), params)
-        return len(rows)
+        return len(await self._fetch(_enqueuing(delete), params))
 
     # -- links --
 
@@ -623,10 +627,7 @@ class PostgresBackend:
         params = [expires_at, agent_id, list(ids)]
         if not pending:
             return await self._execute(update, params)
-        rows = await self._fetch(sql.SQL("WITH touched AS ({} RETURNING agent_id, id){}"
-                                         " RETURNING 1").format(
-            update, sql.SQL(_ENQUEUE).format(sql.Identifier("touched"))), params)
-        return len(rows)
+        return len(await self._fetch(_enqueuing(update), params))
 
     async def count(self, agent_id: str, *, memory_types: Sequence[MemoryType],
                     where: FilterNode | None = None) -> dict[MemoryType, int]:
