@@ -149,6 +149,12 @@ def _to_metadata(m: Memory) -> dict[str, Any]:
     return meta
 
 
+def _unexpired(where: Where | None, now: float) -> Where:
+    """``where`` (None: everything) narrowed to memories not expired at ``now``."""
+    alive: Where = {"_am_expires_at": {"$gt": now}}
+    return alive if where is None else {"$and": [where, alive]}
+
+
 def _expired(now: float) -> Where:
     """The Chroma ``where`` of memories expired at ``now`` (epoch seconds)."""
     return {"$and": [{"_am_expires_at": {"$lte": now}}, {"_am_expires_at": {"$ne": NEVER}}]}
@@ -435,10 +441,8 @@ class ChromaBackend:
             # here, and only when that leaves the answer short, ask again with the filter.
             hits = self._nearest(col, agent_id, memory_type, query, k, user, include, now)
             if len(hits) < k and hits.expired:
-                alive: Where = {"_am_expires_at": {"$gt": now}}
                 hits = self._nearest(col, agent_id, memory_type, query, k,
-                                     alive if user is None else {"$and": [user, alive]},
-                                     include, now)
+                                     _unexpired(user, now), include, now)
             found.extend(hits)
         found.sort(key=lambda hit: (hit[0], hit[1]))
         return [MemoryHit.model_construct(memory=m, score=1.0 - dist, vector=vec)
@@ -480,9 +484,7 @@ class ChromaBackend:
     def _search_text(self, agent_id: str, text: str, k: int, memory_types: Sequence[MemoryType],
                      where: FilterNode | None, with_vectors: bool) -> list[MemoryHit]:
         # Chroma has no ranked full-text search: rank the agent's matching memories by BM25.
-        alive: Where = {"_am_expires_at": {"$gt": time.time()}}
-        user = to_chroma_where(where)
-        chroma_where = alive if user is None else {"$and": [user, alive]}
+        chroma_where = _unexpired(to_chroma_where(where), time.time())
         rows = [(t, row) for t in _types(memory_types)
                 for row in self._rows_of(agent_id, t, where=chroma_where)]
         rows.sort(key=lambda tr: tr[1][0])  # ties ranked by id, as in PostgreSQL
@@ -513,9 +515,8 @@ class ChromaBackend:
                    before: Sequence[datetime], n: int) -> list[Memory]:
         if not before or n < 1:
             return []
-        alive: Where = {"_am_expires_at": {"$gt": time.time()}}
         session = self._read(agent_id, memory_type,
-                             where={"$and": [{"_am_session_id": session_id}, alive]})
+                             where=_unexpired({"_am_session_id": session_id}, time.time()))
         session.sort(key=lambda m: (m.created_at, m.id))
         chosen: dict[str, Memory] = {}
         for at in before:
@@ -587,8 +588,7 @@ class ChromaBackend:
                 counts[memory_type] = col.count() - len(
                     self._rows(col, where=_expired(now), include=()))
             else:
-                alive: Where = {"_am_expires_at": {"$gt": now}}
-                counts[memory_type] = len(self._rows(col, where={"$and": [chroma_where, alive]},
+                counts[memory_type] = len(self._rows(col, where=_unexpired(chroma_where, now),
                                                      include=()))
         return counts
 
@@ -726,12 +726,10 @@ class ChromaBackend:
                 offset += len(memories)
 
     def _set_expiry(self, agent_id: str, ids: Sequence[str], expires_at: datetime | None) -> int:
-        now, changed = utcnow(), 0
+        changed, alive = 0, _unexpired(None, time.time())
         for memory_type in MemoryType:
             col = self._memories(agent_id, memory_type)
-            rows = [] if col is None or not ids else self._rows(col, ids=ids)
-            live = [(i, d, m) for i, d, m in rows
-                    if _to_memory(agent_id, memory_type, (i, d, m)).alive_at(now)]
+            live = [] if col is None or not ids else self._rows(col, ids=ids, where=alive)
             for chunk in _chunks(live, self._batch()):
                 metas = []
                 for _, _, meta in chunk:
