@@ -6,21 +6,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import _validate as check
+from ._part import FacadePart
 from ._twins import on_loop, sync_twin
-from .backends.base import Backend
 from .errors import InvalidInput
 from .models import ChatTurn, as_agent_id
 
 __all__ = ["ConversationHistory"]
 
 
-class ConversationHistory:
+class ConversationHistory(FacadePart):
     """Chat turns kept per ``(agent_id, session_id)``, oldest first."""
-
-    backend: Backend
-
-    async def _ensure_ready(self) -> None:
-        raise NotImplementedError
 
     @on_loop
     async def aadd_turns(self, turns: Sequence[ChatTurn]) -> list[ChatTurn]:

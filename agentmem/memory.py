@@ -3,32 +3,32 @@
 It validates arguments, embeds, and calls one :class:`~agentmem.backends.base.Backend`:
 PostgreSQL (``pgvector`` mode), Chroma (``chroma`` mode) or a
 :class:`~agentmem.backends.hybrid.HybridBackend` (``hybrid`` mode) that owns replication.
-Retrieval policy lives in :mod:`agentmem.retrieval`. Each async method has one
-implementation; its sync twin is derived by :func:`~agentmem._twins.sync_twin`.
+Retrieval policy lives in :mod:`agentmem.retrieval`. Chat history, links, lifecycle and
+operations are parts of the facade in their own modules (``_history``, ``_links``,
+``_lifecycle``, ``_operations``). Each async method has one implementation; its sync twin
+is derived by :func:`~agentmem._twins.sync_twin`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import _validate as check
 from ._history import ConversationHistory
+from ._lifecycle import Lifecycle
+from ._links import MemoryLinks
+from ._operations import Operations
 from ._runner import shared_runner
 from ._twins import on_loop, sync_twin
 from ._validate import MemoryTypes
 from .backends.base import (
-    Archive,
     Backend,
-    Direction,
     ExpiryControl,
-    Indexed,
     LexicalSearch,
-    LinkStore,
-    Mode,
     StoreInfo,
     Vector,
     Vectors,
@@ -36,27 +36,15 @@ from .backends.base import (
 from .embeddings import Embedder, embedder_from_spec
 from .errors import ConfigError, InvalidInput, NotFound
 from .factory import backend_from_settings, compose
-from .lifecycle.cleanup import CleanupReport, cleanup
-from .lifecycle.consolidation import (
-    ConsolidationPolicy,
-    ConsolidationReport,
-    ExtractiveSummarizer,
-    Summarizer,
-    consolidate,
-)
 from .lifecycle.dedup import merge_duplicates
 from .lifecycle.enrichment import Enricher, as_enricher, enrich
 from .lifecycle.retention import RetentionPolicy
 from .models import (
     Memory,
     MemoryHit,
-    MemoryLink,
-    MemoryStats,
     MemoryTier,
     MemoryType,
-    RelatedMemory,
     as_agent_id,
-    as_relation,
     utcnow,
 )
 from .retrieval import MMR, RecallRequest, RetrievalConfig, run_recall
@@ -73,7 +61,7 @@ __all__ = ["HybridMemory"]
 _UNSET: Any = object()
 
 
-class HybridMemory(ConversationHistory):
+class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
     """Long-term memory for agents: remember, recall, forget, history, stats.
 
     Every method has an async twin with an ``a`` prefix (``recall`` / ``arecall``).
@@ -132,10 +120,6 @@ class HybridMemory(ConversationHistory):
         return cls(embedder=embedder or embedder_from_spec(settings.embeddings),
                    backend=built.backend, auto_init=built.embedded, retrieval=retrieval,
                    enricher=enricher, retention=retention)
-
-    @property
-    def mode(self) -> Mode:
-        return self.backend.mode
 
     @property
     def info(self) -> StoreInfo:
@@ -415,172 +399,6 @@ class HybridMemory(ConversationHistory):
 
     memories = sync_twin(amemories)
 
-    # -- links ----------------------------------------------------------------------
-
-    def _link_store(self) -> LinkStore:
-        if not isinstance(self.backend, LinkStore):
-            raise ConfigError(f"links between memories are stored in PostgreSQL: use pgvector "
-                              f"or hybrid mode (this memory is in {self.mode} mode)")
-        return self.backend
-
-    @on_loop
-    async def alink(self, source_id: str, target_id: str, agent_id: str, *,
-                    relation: str = "related_to") -> MemoryLink:
-        """Record that ``source_id`` relates to ``target_id`` (idempotent); returns the link.
-
-        Both must be memories of ``agent_id`` (NotFound otherwise); deleting either one
-        removes the link.
-        """
-        agent = as_agent_id(agent_id)
-        link = check.build(MemoryLink, source_id=source_id, target_id=target_id,
-                           relation=as_relation(relation))
-        if link.source_id == link.target_id:
-            raise InvalidInput(f"a memory cannot be linked to itself ({source_id!r})")
-        store = self._link_store()
-        await self._ensure_ready()
-        await store.link(agent, [link])
-        return link
-
-    link = sync_twin(alink)
-
-    @on_loop
-    async def aunlink(self, source_id: str, target_id: str, agent_id: str, *,
-                      relation: str | None = None) -> int:
-        """Remove the links source → target (one relation, or all); returns how many."""
-        agent = as_agent_id(agent_id)
-        store = self._link_store()
-        await self._ensure_ready()
-        return await store.unlink(agent, source_id, target_id,
-                                  None if relation is None else as_relation(relation))
-
-    unlink = sync_twin(aunlink)
-
-    @on_loop
-    async def alinks(self, id: str, agent_id: str) -> list[MemoryLink]:
-        """Every link from or to memory ``id``, oldest first."""
-        agent = as_agent_id(agent_id)
-        store = self._link_store()
-        await self._ensure_ready()
-        return await store.links(agent, [id])
-
-    links = sync_twin(alinks)
-
-    @on_loop
-    async def arelated(self, id: str, agent_id: str, *, relation: str | None = None,
-                       depth: int = 1, direction: Direction = "both") -> list[RelatedMemory]:
-        """Memories within ``depth`` links of ``id``, nearest first, each once.
-
-        ``direction``: ``out`` follows links from source to target only (a consolidated
-        memory to its sources), ``in`` only backwards, ``both`` either way.
-        """
-        agent = as_agent_id(agent_id)
-        if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 10:
-            raise InvalidInput(f"depth must be an int in 1..10, got {depth!r}")
-        if direction not in ("out", "in", "both"):
-            raise InvalidInput(f"direction must be 'out', 'in' or 'both', got {direction!r}")
-        store = self._link_store()
-        await self._ensure_ready()
-        return await store.related(agent, [id], depth=depth, direction=direction,
-                                   relation=None if relation is None else as_relation(relation))
-
-    related = sync_twin(arelated)
-
-    @on_loop
-    async def acleanup(self, agent_id: str | None = None, *, dry_run: bool = False,
-                       archive: bool = False, batch_size: int = 1000) -> CleanupReport:
-        """Delete (``archive=True``: move to the archive) expired memories of one agent, or
-        of all; exact counts per agent and type. ``dry_run`` only counts."""
-        agent = None if agent_id is None else as_agent_id(agent_id)
-        await self._ensure_ready()
-        return await cleanup(self.backend, agent, dry_run=dry_run, archive=archive,
-                             batch_size=batch_size)
-
-    cleanup = sync_twin(acleanup)
-
-    @on_loop
-    async def aarchived(self, agent_id: str) -> list[Memory]:
-        """The memories ``cleanup(archive=True)`` moved out of an agent's store."""
-        agent = as_agent_id(agent_id)
-        if not isinstance(self.backend, Archive):
-            raise ConfigError(f"the {self.mode} backend keeps no archive")
-        await self._ensure_ready()
-        return await self.backend.archived(agent)
-
-    archived = sync_twin(aarchived)
-
-    @on_loop
-    async def aset_expiry(self, ids: Sequence[str] | str, agent_id: str,
-                          expires_at: datetime | None) -> int:
-        """Make memories expire at ``expires_at`` (None: never), without rewriting them;
-        returns how many of ``ids`` (unexpired memories of the agent) changed."""
-        agent = as_agent_id(agent_id)
-        if expires_at is not None and expires_at.tzinfo is None:
-            raise InvalidInput("expires_at must be timezone-aware (datetime.now(timezone.utc))")
-        if not isinstance(self.backend, ExpiryControl):
-            raise ConfigError(f"the {self.mode} backend cannot change expiry in place")
-        await self._ensure_ready()
-        return await self.backend.set_expiry(agent, [ids] if isinstance(ids, str) else list(ids),
-                                             expires_at)
-
-    set_expiry = sync_twin(aset_expiry)
-
-    @on_loop
-    async def aconsolidate(self, agent_id: str, *, policy: ConsolidationPolicy | None = None,
-                           summarizer: Summarizer | None = None, dry_run: bool = False,
-                           progress: Callable[[int, int], None] | None = None
-                           ) -> ConsolidationReport:
-        """Turn groups of similar recent episodes into semantic memories (see
-        :mod:`agentmem.lifecycle.consolidation`); idempotent. ``progress(done, total)``
-        is called after each group."""
-        agent = as_agent_id(agent_id)
-        await self._ensure_ready()
-        return await consolidate(self.backend, self._write, agent,
-                                 policy=policy or ConsolidationPolicy(),
-                                 summarizer=summarizer or ExtractiveSummarizer(),
-                                 dry_run=dry_run, progress=progress)
-
-    consolidate = sync_twin(aconsolidate)
-
-    # -- operations -----------------------------------------------------------------
-
-    @on_loop
-    async def astats(self, agent_id: str) -> MemoryStats:
-        """Counts per memory type, turns, sessions and memories waiting for the index."""
-        agent = as_agent_id(agent_id)
-        await self._ensure_ready()
-        counts = await self.backend.count(agent, memory_types=list(MemoryType))
-        turns, sessions = await self.backend.history_stats(agent)
-        pending = (await self.backend.pending_count(agent)
-                   if isinstance(self.backend, Indexed) else 0)
-        return MemoryStats(agent_id=agent, by_type={t.value: n for t, n in counts.items()},
-                           total=sum(counts.values()), turns=turns, sessions=sessions,
-                           pending_index=pending)
-
-    stats = sync_twin(astats)
-
-    @on_loop
-    async def areindex(self, agent_id: str | None = None) -> int:
-        """Rebuild the Chroma index from PostgreSQL (one agent, or all); returns rows indexed."""
-        if not isinstance(self.backend, Indexed):
-            raise ConfigError(f"reindex rebuilds Chroma from PostgreSQL: it needs hybrid mode, "
-                              f"this memory is in {self.mode} mode")
-        await self._ensure_ready()
-        return await self.backend.reindex(agent_id)
-
-    reindex = sync_twin(areindex)
-
-    @on_loop
-    async def aflush_index(self, agent_id: str | None = None) -> int:
-        """Copy writes still queued for the Chroma index now (hybrid mode); returns rows.
-
-        Hybrid writes reach the index in the background; recall never depends on it.
-        """
-        if not isinstance(self.backend, Indexed):
-            return 0
-        await self._ensure_ready()
-        return await self.backend.flush(agent_id)
-
-    flush_index = sync_twin(aflush_index)
 
 
 def _close_backend(backend: Backend) -> None:

@@ -1,0 +1,54 @@
+"""The operations part of :class:`~agentmem.HybridMemory`: counts and the Chroma index."""
+
+from __future__ import annotations
+
+from ._part import FacadePart
+from ._twins import on_loop, sync_twin
+from .backends.base import Indexed
+from .errors import ConfigError
+from .models import MemoryStats, MemoryType, as_agent_id
+
+__all__ = ["Operations"]
+
+
+class Operations(FacadePart):
+    """What an operator asks of a store: how much it holds, and keeping its index exact."""
+
+    @on_loop
+    async def astats(self, agent_id: str) -> MemoryStats:
+        """Counts per memory type, turns, sessions and memories waiting for the index."""
+        agent = as_agent_id(agent_id)
+        await self._ensure_ready()
+        counts = await self.backend.count(agent, memory_types=list(MemoryType))
+        turns, sessions = await self.backend.history_stats(agent)
+        pending = (await self.backend.pending_count(agent)
+                   if isinstance(self.backend, Indexed) else 0)
+        return MemoryStats(agent_id=agent, by_type={t.value: n for t, n in counts.items()},
+                           total=sum(counts.values()), turns=turns, sessions=sessions,
+                           pending_index=pending)
+
+    stats = sync_twin(astats)
+
+    @on_loop
+    async def areindex(self, agent_id: str | None = None) -> int:
+        """Rebuild the Chroma index from PostgreSQL (one agent, or all); returns rows indexed."""
+        if not isinstance(self.backend, Indexed):
+            raise ConfigError(f"reindex rebuilds Chroma from PostgreSQL: it needs hybrid mode, "
+                              f"this memory is in {self.mode} mode")
+        await self._ensure_ready()
+        return await self.backend.reindex(agent_id)
+
+    reindex = sync_twin(areindex)
+
+    @on_loop
+    async def aflush_index(self, agent_id: str | None = None) -> int:
+        """Copy writes still queued for the Chroma index now (hybrid mode); returns rows.
+
+        Hybrid writes reach the index in the background; recall never depends on it.
+        """
+        if not isinstance(self.backend, Indexed):
+            return 0
+        await self._ensure_ready()
+        return await self.backend.flush(agent_id)
+
+    flush_index = sync_twin(aflush_index)

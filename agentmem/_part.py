@@ -1,0 +1,33 @@
+"""What every part of the :class:`~agentmem.HybridMemory` facade relies on.
+
+The facade is assembled from parts (history, links, lifecycle, operations), each a mixin
+in its own module; this base names the few things they share, which ``HybridMemory`` provides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .backends.base import Backend, Mode, Vectors
+from .models import Memory
+
+__all__ = ["FacadePart"]
+
+
+class FacadePart:
+    """The backend, readiness and the one write path, shared by every facade part."""
+
+    backend: Backend
+
+    @property
+    def mode(self) -> Mode:
+        return self.backend.mode
+
+    async def _ensure_ready(self) -> None:
+        """Check (or, for an embedded store, create) the schema once."""
+        raise NotImplementedError
+
+    async def _write(self, memories: Sequence[Memory], embeddings: Vectors | None, *,
+                     dedup: bool = False) -> list[Memory]:
+        """Store ``memories``; returns what each became."""
+        raise NotImplementedError
