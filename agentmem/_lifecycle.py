@@ -10,7 +10,7 @@ from datetime import datetime
 
 from ._part import FacadePart
 from ._twins import on_loop, sync_twin
-from .backends.base import Archive, ExpiryControl
+from .backends.base import Archive, ExpiryControl, Progress
 from .errors import ConfigError, InvalidInput
 from .lifecycle.cleanup import CleanupReport, cleanup
 from .lifecycle.consolidation import (
@@ -30,13 +30,15 @@ class Lifecycle(FacadePart):
 
     @on_loop
     async def acleanup(self, agent_id: str | None = None, *, dry_run: bool = False,
-                       archive: bool = False, batch_size: int = 1000) -> CleanupReport:
+                       archive: bool = False, batch_size: int = 1000,
+                       progress: Progress | None = None) -> CleanupReport:
         """Delete (``archive=True``: move to the archive) expired memories of one agent, or
-        of all; exact counts per agent and type. ``dry_run`` only counts."""
+        of all; exact counts per agent and type. ``dry_run`` only counts; ``progress(done,
+        total)`` is called as agents are done."""
         agent = None if agent_id is None else as_agent_id(agent_id)
         await self._ensure_ready()
         return await cleanup(self.backend, agent, dry_run=dry_run, archive=archive,
-                             batch_size=batch_size)
+                             batch_size=batch_size, progress=progress)
 
     cleanup = sync_twin(acleanup)
 

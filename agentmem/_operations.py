@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._part import FacadePart
 from ._twins import on_loop, sync_twin
-from .backends.base import Indexed
+from .backends.base import Indexed, Progress
 from .errors import ConfigError
 from .models import MemoryStats, MemoryType, as_agent_id
 
@@ -30,13 +30,16 @@ class Operations(FacadePart):
     stats = sync_twin(astats)
 
     @on_loop
-    async def areindex(self, agent_id: str | None = None) -> int:
-        """Rebuild the Chroma index from PostgreSQL (one agent, or all); returns rows indexed."""
+    async def areindex(self, agent_id: str | None = None, *,
+                       progress: Progress | None = None) -> int:
+        """Rebuild the Chroma index from PostgreSQL (one agent, or all); returns rows indexed.
+
+        ``progress(done, total)`` is called after each batch copied."""
         if not isinstance(self.backend, Indexed):
             raise ConfigError(f"reindex rebuilds Chroma from PostgreSQL: it needs hybrid mode, "
                               f"this memory is in {self.mode} mode")
         await self._ensure_ready()
-        return await self.backend.reindex(agent_id)
+        return await self.backend.reindex(agent_id, progress=progress)
 
     reindex = sync_twin(areindex)
 

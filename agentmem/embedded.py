@@ -7,7 +7,12 @@ from pathlib import Path
 
 from .errors import BackendUnavailable
 
-__all__ = ["embedded_postgres_url"]
+__all__ = ["embedded_exists", "embedded_postgres_url"]
+
+
+def embedded_exists(home: Path) -> bool:
+    """Whether the embedded PostgreSQL under ``home/pg`` has been created (read-only)."""
+    return (Path(home) / "pg" / "PG_VERSION").is_file()
 
 
 def embedded_postgres_url(home: Path) -> str:

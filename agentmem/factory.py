@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .backends.base import Backend
@@ -38,9 +38,9 @@ def postgres_from_settings(settings: AgentMemSettings, *,
         from .embedded import embedded_postgres_url
 
         url, embedded = embedded_postgres_url(settings.home), True
-    config = PostgresConfig(url=url, search=settings.search)
-    if connect_timeout is not None:
-        config = replace(config, connect_timeout=connect_timeout)
+    config = PostgresConfig(url=url, search=settings.search, pool_min=settings.pool_min,
+                            pool_max=settings.pool_max, ef_search=settings.ef_search,
+                            connect_timeout=connect_timeout or settings.connect_timeout)
     return PostgresBackend(config), embedded
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
@@ -14,6 +15,7 @@ from .errors import ConfigError
 __all__ = ["AgentMemSettings", "Mode", "load_settings", "redact_url"]
 
 Mode = Literal["chroma", "pgvector", "hybrid"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class AgentMemSettings(BaseSettings):
@@ -33,6 +35,20 @@ class AgentMemSettings(BaseSettings):
     home: Path = Path(".agentmem")
     search: Literal["auto", "exact"] = "auto"
     retention: Literal["off", "tiered"] = "off"  # tiered: RetentionPolicy() expiry by tier
+    # PostgreSQL connection pool and timeouts (seconds), and the ANN search breadth: at
+    # least this hnsw.ef_search for agents with an ANN index (None: what optimize chose).
+    pool_min: int = Field(1, ge=0, le=1000)
+    pool_max: int = Field(10, ge=1, le=1000)
+    connect_timeout: float = Field(10.0, gt=0, le=600)
+    ef_search: int | None = Field(None, ge=1, le=1000)
+    # The command line's logging: level, and ``json`` (one object per line) for containers.
+    log_level: LogLevel = "WARNING"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
 
     @field_validator("postgres_url")
     @classmethod
@@ -45,6 +61,13 @@ class AgentMemSettings(BaseSettings):
     @classmethod
     def _chroma(cls, v: str | None) -> str | None:
         return v or None
+
+    @field_validator("pool_max")
+    @classmethod
+    def _pool(cls, v: int, info: ValidationInfo) -> int:
+        if v < info.data.get("pool_min", 0):
+            raise ValueError("must be at least AGENTMEM_POOL_MIN")
+        return v
 
     @property
     def resolved_mode(self) -> Mode:
@@ -63,7 +86,20 @@ class AgentMemSettings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> AgentMemSettings:
-    """Settings from the environment plus ``overrides``; errors become ConfigError."""
+    """Settings from the environment plus ``overrides``; errors become ConfigError.
+
+    An override that is not a setting is an error (a misspelt ``postgress_url`` would
+    otherwise be dropped and the embedded store used instead).
+    """
+    known = AgentMemSettings.model_fields
+    unknown = [name for name in overrides if name not in known]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(f"unknown agentmem setting {', '.join(hints)}; the settings are "
+                          f"{', '.join(known)}")
     try:
         return AgentMemSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

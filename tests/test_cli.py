@@ -36,7 +36,7 @@ def test_demo_and_doctor_on_the_embedded_default(tmp_path: Path) -> None:
     assert (tmp_path / ".agentmem" / "pg").is_dir() and (tmp_path / ".agentmem" / "chroma").is_dir()
     again = as_user(tmp_path, "demo")  # fixed ids: a second run updates, never duplicates
     assert again.returncode == 0, again.stderr
-    stats = json.loads(as_user(tmp_path, "stats", "demo-tutor", "--json").stdout)
+    stats = json.loads(as_user(tmp_path, "stats", "--agent", "demo-tutor", "--json").stdout)
     assert stats["by_type"] == {"episodic": 3, "semantic": 1, "procedural": 1}
     assert (stats["turns"], stats["pending_index"]) == (2, 0)
     doctor = as_user(tmp_path, "doctor", "--json")
@@ -46,9 +46,14 @@ def test_demo_and_doctor_on_the_embedded_default(tmp_path: Path) -> None:
     assert all(c["ok"] for c in checks.values())
 
 
-def test_doctor_on_a_fresh_embedded_default(tmp_path: Path) -> None:
-    doctor = run(tmp_path, "doctor")
+def test_doctor_on_a_fresh_embedded_default_creates_nothing(tmp_path: Path) -> None:
+    doctor = run(tmp_path, "doctor", "--json")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)}
+    assert "not created yet" in checks["postgres"]["detail"]
+    assert "not created yet" in checks["chroma"]["detail"]
+    assert {"embedder", "disk"} <= set(checks) and all(c["ok"] for c in checks.values())
+    assert list(tmp_path.iterdir()) == []  # a diagnostic leaves no state behind
 
 
 def test_doctor_fails_clearly_for_an_unreachable_postgres(tmp_path: Path) -> None:
@@ -70,8 +75,8 @@ def test_server_schema_changes_only_through_migrate(tmp_path: Path, new_database
     before = run(tmp_path, "doctor", "--json", AGENTMEM_POSTGRES_URL=url)
     assert before.returncode == 1
     schema = {c["name"]: c for c in json.loads(before.stdout)}["schema"]
-    assert not schema["ok"] and "agentmem migrate" in schema["detail"]
-    assert run(tmp_path, "stats", "a", AGENTMEM_POSTGRES_URL=url).returncode == 1
+    assert not schema["ok"] and "agentmem migrate" in schema["hint"]
+    assert run(tmp_path, "stats", "--agent", "a", AGENTMEM_POSTGRES_URL=url).returncode == 3
     migrated = run(tmp_path, "migrate", AGENTMEM_POSTGRES_URL=url)
     assert migrated.returncode == 0 and "schema ready" in migrated.stdout
     assert run(tmp_path, "doctor", AGENTMEM_POSTGRES_URL=url).returncode == 0
@@ -87,7 +92,7 @@ def test_reindex_and_stats_against_servers(tmp_path: Path, new_database, own_chr
     assert json.loads(out.stdout)["indexed"] == 8
     pg_only = run(tmp_path, "reindex", AGENTMEM_POSTGRES_URL=env["AGENTMEM_POSTGRES_URL"],
                   AGENTMEM_EMBEDDINGS="hashing:32")
-    assert pg_only.returncode == 1 and "hybrid mode" in pg_only.stdout
+    assert pg_only.returncode == 3 and "hybrid mode" in pg_only.stderr
 
 
 @pytest.mark.parametrize("env,needle", [
@@ -95,10 +100,14 @@ def test_reindex_and_stats_against_servers(tmp_path: Path, new_database, own_chr
     ({"AGENTMEM_EMBEDDINGS": "nope:1"}, "hashing"),
     ({"AGENTMEM_POSTGRES_URL": "mysql://x"}, "AGENTMEM_POSTGRES_URL"),
 ])
-def test_bad_settings_exit_2_with_the_reason(tmp_path: Path, env: dict[str, str],
-                                             needle: str) -> None:
-    result = run(tmp_path, "stats", "a", **env)
-    assert result.returncode == 2 and needle in result.stdout
+def test_bad_settings_exit_3_with_the_reason_on_stderr(tmp_path: Path, env: dict[str, str],
+                                                       needle: str) -> None:
+    result = run(tmp_path, "stats", "--agent", "a", **env)
+    assert result.returncode == 3 and needle in result.stderr and result.stdout == ""
+    as_json = run(tmp_path, "stats", "--agent", "a", "--json", **env)
+    error = json.loads(as_json.stderr)["error"]
+    assert as_json.returncode == 3 and error["exit_code"] == 3 and needle in error["message"]
+    assert as_json.stdout == ""
 
 
 def test_consolidate_reports_then_writes_then_finds_nothing_left(  # type: ignore[no-untyped-def]
@@ -119,12 +128,12 @@ def test_consolidate_reports_then_writes_then_finds_nothing_left(  # type: ignor
         "considered": 4, "groups": 1, "sources": 3, "created": []}
     done = run(tmp_path, *args, **env)
     assert done.returncode == 0 and "consolidated 3" in done.stdout, done.stdout + done.stderr
-    stats = json.loads(run(tmp_path, "stats", "a", "--json", **env).stdout)
+    stats = json.loads(run(tmp_path, "stats", "--agent", "a", "--json", **env).stdout)
     assert stats["by_type"]["semantic"] == 1
     again = json.loads(run(tmp_path, *args, "--json", **env).stdout)
     assert (again["groups"], again["created"]) == (0, [])
     bad = run(tmp_path, "consolidate", "--agent", "a", "--sources", "shred", **env)
-    assert bad.returncode == 2 and "sources" in bad.stdout
+    assert bad.returncode == 2 and "sources" in bad.stderr
 
 
 def test_cleanup_counts_then_deletes_expired_memories(  # type: ignore[no-untyped-def]
@@ -146,4 +155,4 @@ def test_cleanup_counts_then_deletes_expired_memories(  # type: ignore[no-untype
     done = run(tmp_path, "cleanup", "--agent", "a", "--archive", **env)
     assert done.returncode == 0 and "archived 3 expired memories" in done.stdout, done.stdout
     assert json.loads(run(tmp_path, "cleanup", "--json", **env).stdout)["total"] == 0
-    assert json.loads(run(tmp_path, "stats", "a", "--json", **env).stdout)["total"] == 1
+    assert json.loads(run(tmp_path, "stats", "--agent", "a", "--json", **env).stdout)["total"] == 1

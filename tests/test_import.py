@@ -116,8 +116,8 @@ def test_pgvector_collection_with_and_without_same_model(tmp_path: Path,
         messy_args = [*args[:5], "messy", "--agent", "messy"]
         failed = run(tmp_path, *messy_args, **env)
         assert failed.returncode == 1
-        assert "InvalidInput" in failed.stdout and "'blank-1'" in failed.stdout
-        assert "--skip-invalid" in failed.stdout
+        assert "InvalidInput" in failed.stderr and "'blank-1'" in failed.stderr
+        assert "--skip-invalid" in failed.stderr
         report = imported(run(tmp_path, *messy_args, "--skip-invalid", "--json", **env))
         assert (report["source_count"], report["imported"], report["skipped"]) == (3, 2, 1)
         assert report["skipped_examples"][0].startswith("blank-1: ")
@@ -125,7 +125,7 @@ def test_pgvector_collection_with_and_without_same_model(tmp_path: Path,
 
         missing = run(tmp_path, *args[:5], "nope", "--agent", "x", **env)
         assert missing.returncode == 1
-        assert "NotFound" in missing.stdout and "'nope'" in missing.stdout
+        assert "NotFound" in missing.stderr and "'nope'" in missing.stderr
 
 
 def test_pgvectorstore_table_into_chroma(tmp_path: Path, new_database: NewDatabase,
@@ -183,7 +183,7 @@ def test_pgvectorstore_table_into_chroma(tmp_path: Path, new_database: NewDataba
         assert again["imported"] == 5 and target.stats("a").total == 5
 
         ambiguous = run(tmp_path, *base, "--collection", "shared", "--agent", "b", **env)
-        assert ambiguous.returncode == 1 and "--layout" in ambiguous.stdout
+        assert ambiguous.returncode == 1 and "--layout" in ambiguous.stderr
         table = imported(run(tmp_path, *base, "--collection", "shared", "--agent", "b",
                              "--layout", "pgvectorstore", "--json", **env))
         assert (table["layout"], table["imported"]) == ("pgvectorstore", 1)
@@ -193,7 +193,7 @@ def test_pgvectorstore_table_into_chroma(tmp_path: Path, new_database: NewDataba
 
         missing = run(tmp_path, *base, "--collection", "lc.nope", "--agent", "x", **env)
         assert missing.returncode == 1
-        assert "NotFound" in missing.stdout and "lc.nope" in missing.stdout
+        assert "NotFound" in missing.stderr and "lc.nope" in missing.stderr
     finally:
         target.close()
 
@@ -231,7 +231,7 @@ def test_chroma_server_collection_into_pgvector(tmp_path: Path, new_database: Ne
 
         missing = run(tmp_path, *args[:5], "nope", "--agent", "c", **env)
         assert missing.returncode == 1
-        assert "NotFound" in missing.stdout and "notes" in missing.stdout  # lists what is there
+        assert "NotFound" in missing.stderr and "notes" in missing.stderr  # lists what is there
 
 
 def test_chroma_directory_through_the_python_api(tmp_path: Path,
@@ -267,13 +267,13 @@ def test_unreachable_sources_fail_clearly(tmp_path: Path) -> None:
     pg = run(tmp_path, "import", "--from", "langchain-postgres",
              "postgresql://reader:s3cret@127.0.0.1:1/kb", "--collection", "kb", "--agent", "a",
              **env)
-    assert pg.returncode == 1
-    assert "BackendUnavailable" in pg.stdout and "reader:***@127.0.0.1:1/kb" in pg.stdout
-    assert "s3cret" not in pg.stdout + pg.stderr
+    assert pg.returncode == 4
+    assert "BackendUnavailable" in pg.stderr and "reader:***@127.0.0.1:1/kb" in pg.stderr
+    assert "s3cret" not in pg.stderr + pg.stderr
     chroma = run(tmp_path, "import", "--from", "chroma", "http://127.0.0.1:1", "--collection",
                  "kb", "--agent", "a", **env)
-    assert chroma.returncode == 1
-    assert "BackendUnavailable" in chroma.stdout and "http://127.0.0.1:1" in chroma.stdout
+    assert chroma.returncode == 4
+    assert "BackendUnavailable" in chroma.stderr and "http://127.0.0.1:1" in chroma.stderr
 
 
 def test_the_count_check_names_what_is_missing() -> None:

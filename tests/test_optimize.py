@@ -64,4 +64,4 @@ def test_the_command_is_a_dry_run_on_a_server_unless_applied(new_database, tmp_p
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "applied" in applied.stdout and "big" in applied.stdout
     chroma_only = run(tmp_path, "optimize", AGENTMEM_MODE="chroma")
-    assert chroma_only.returncode == 1 and "pgvector or hybrid" in chroma_only.stdout
+    assert chroma_only.returncode == 3 and "pgvector or hybrid" in chroma_only.stderr

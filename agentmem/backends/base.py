@@ -33,6 +33,7 @@ __all__ = [
     "LexicalSearch",
     "LinkStore",
     "Mode",
+    "Progress",
     "SessionWindow",
     "StoreInfo",
     "Vector",
@@ -45,6 +46,7 @@ Vectors = Sequence[Vector] | np.ndarray  # a batch; backends take a float32 matr
 Mode = Literal["chroma", "pgvector", "hybrid"]
 IndexWriter = Callable[[list[Memory], list[list[float]]], Awaitable[None]]
 IndexRemover = Callable[[str, list[str]], Awaitable[None]]  # (agent_id, ids) to drop
+Progress = Callable[[int, int], None]  # (done, total), called as a long operation advances
 
 
 @dataclass(frozen=True)
@@ -295,6 +297,7 @@ class Indexed(Protocol):
         """Copy what is queued for the index now and wait for it; returns rows copied."""
         ...
 
-    async def reindex(self, agent_id: str | None = None) -> int:
+    async def reindex(self, agent_id: str | None = None, *,
+                      progress: Progress | None = None) -> int:
         """Rebuild the index from the source of truth; returns rows indexed."""
         ...

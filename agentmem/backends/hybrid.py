@@ -33,6 +33,7 @@ from .base import (
     LexicalSearch,
     LinkStore,
     Mode,
+    Progress,
     SessionWindow,
     StoreInfo,
     Vector,
@@ -304,7 +305,8 @@ class HybridBackend:
     async def pending_count(self, agent_id: str | None = None) -> int:
         return await self.primary.pending_count(agent_id)
 
-    async def reindex(self, agent_id: str | None = None) -> int:
+    async def reindex(self, agent_id: str | None = None, *,
+                      progress: Progress | None = None) -> int:
         """Rebuild the index (one agent's part, or all) from the primary."""
         assert self._info is not None, "init or check comes first"
         if self._task is not None:
@@ -312,10 +314,18 @@ class HybridBackend:
         await self.index.init(self._info)
         self._index_ready = True
         # Queue first, so recall is served by the primary while the index is rebuilt.
-        await self.primary.mark_pending(agent_id)
+        total = await self.primary.mark_pending(agent_id)
         await self.index.drop_memories(agent_id)
-        return await self.primary.drain_pending(self.index.upsert, self._remove,
-                                                agent_id=agent_id)
+        done = 0
+
+        async def write(memories: list[Memory], vectors: list[list[float]]) -> None:
+            nonlocal done
+            await self.index.upsert(memories, vectors)
+            done += len(memories)
+            if progress is not None:
+                progress(done, max(done, total))
+
+        return await self.primary.drain_pending(write, self._remove, agent_id=agent_id)
 
     # -- conversation history lives in the primary only --
 

@@ -136,6 +136,7 @@ class PostgresConfig:
     pool_max: int = 10
     connect_timeout: float = 10.0
     search: Literal["auto", "exact"] = "auto"  # exact: never use the per-agent ANN indexes
+    ef_search: int | None = None  # at least this hnsw.ef_search (None: optimize's choice)
     ann_refresh_seconds: float = 30.0  # how stale this process's list of ANN indexes may be
 
     def __post_init__(self) -> None:
@@ -384,6 +385,14 @@ class PostgresBackend:
                       schema.ARCHIVE]],
                 )
                 indexes = sorted(r[0] for r in await cur.fetchall())
+                cur = await conn.execute(
+                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                    " JOIN pg_class t ON t.oid = i.indrelid"
+                    " WHERE t.relname = ANY(%s) AND NOT (i.indisvalid AND i.indisready)",
+                    [[schema.MEMORIES, schema.TURNS, schema.QUEUE, schema.ANN, schema.LINKS,
+                      schema.ARCHIVE]],
+                )
+                invalid = sorted(r[0] for r in await cur.fetchall())
         finally:
             await conn.close()
         return {
@@ -395,6 +404,7 @@ class PostgresBackend:
             "dimension": recorded.dimension if recorded else None,
             "indexes": indexes,
             "missing_indexes": sorted(set(schema.EXPECTED_INDEXES) - set(indexes)),
+            "invalid_indexes": invalid,  # a failed CREATE INDEX CONCURRENTLY leaves these
         }
 
     # -- writing --
@@ -478,7 +488,7 @@ class PostgresBackend:
                 cur = await conn.execute(statement("exact"), [q, *args, k])
                 return _hits(await cur.fetchall(), with_vectors)
             if plan == "auto":
-                ef = max(ef_search or ann.ef_search, k)
+                ef = max(ef_search or max(ann.ef_search, self.config.ef_search or 0), k)
                 if getattr(conn, "_agentmem_ef", None) != ef:  # session settings, once per value
                     await conn.execute(sql.SQL("SET hnsw.ef_search = {}; SET hnsw.iterative_scan"
                                                " = relaxed_order").format(sql.Literal(ef)))

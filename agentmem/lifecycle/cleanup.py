@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..backends.base import Backend, ExpiredCounts, ExpiredDeletion
+from ..backends.base import Backend, ExpiredCounts, ExpiredDeletion, Progress
 from ..errors import ConfigError
 
 __all__ = ["CleanupReport", "cleanup"]
@@ -40,12 +40,26 @@ class CleanupReport:
 
 
 async def cleanup(backend: Backend, agent_id: str | None = None, *, dry_run: bool = False,
-                  archive: bool = False, batch_size: int = 1000) -> CleanupReport:
-    """Delete (or archive) the expired memories of one agent, or of all."""
+                  archive: bool = False, batch_size: int = 1000,
+                  progress: Progress | None = None) -> CleanupReport:
+    """Delete (or archive) the expired memories of one agent, or of all.
+
+    With ``progress``, the expired memories are counted first and removed agent by agent,
+    ``progress(done, total)`` after each.
+    """
     if not isinstance(backend, ExpiredDeletion):
         raise ConfigError(f"{type(backend).__name__} cannot delete expired memories")
     if dry_run:
         counts = await backend.expired_counts(agent_id)
-    else:
+    elif progress is None:
         counts = await backend.delete_expired(agent_id, archive=archive, batch_size=batch_size)
+    else:
+        expected = await backend.expired_counts(agent_id)
+        total, counts = sum(expected.values()), ExpiredCounts()
+        progress(0, total)
+        for agent in sorted({a for a, _ in expected}):
+            counts.update(await backend.delete_expired(agent, archive=archive,
+                                                       batch_size=batch_size))
+            done = sum(counts.values())
+            progress(done, max(done, total))
     return CleanupReport.of(counts, archived=archive and not dry_run, dry_run=dry_run)

@@ -1,0 +1,5 @@
+"""``python -m agentmem.cli``."""
+
+from . import app
+
+app()
