@@ -37,10 +37,10 @@ class AgentMemSettings(BaseSettings):
     retention: Literal["off", "tiered"] = "off"  # tiered: RetentionPolicy() expiry by tier
     # PostgreSQL connection pool and timeouts (seconds), and the ANN search breadth: at
     # least this hnsw.ef_search for agents with an ANN index (None: what optimize chose).
-    pool_min: int = Field(1, ge=0, le=1000)
-    pool_max: int = Field(10, ge=1, le=1000)
-    connect_timeout: float = Field(10.0, gt=0, le=600)
-    ef_search: int | None = Field(None, ge=1, le=1000)
+    pool_min: int = Field(default=1, ge=0, le=1000)
+    pool_max: int = Field(default=10, ge=1, le=1000)
+    connect_timeout: float = Field(default=10.0, gt=0, le=600)
+    ef_search: int | None = Field(default=None, ge=1, le=1000)
     # The command line's logging: level, and ``json`` (one object per line) for containers.
     log_level: LogLevel = "WARNING"
     log_format: Literal["text", "json"] = "text"
