@@ -1,18 +1,21 @@
-"""The operations part of :class:`~agentmem.HybridMemory`: counts and the Chroma index."""
+"""The operations part of :class:`~agentmem.HybridMemory`: counts, the Chroma index, backups."""
 
 from __future__ import annotations
+
+import os
 
 from ._part import FacadePart
 from ._twins import on_loop, sync_twin
 from .backends.base import Indexed, Progress
 from .errors import ConfigError
 from .models import MemoryStats, MemoryType, as_agent_id
+from .ops.backup import BackupReport, export_backup, restore_backup
 
 __all__ = ["Operations"]
 
 
 class Operations(FacadePart):
-    """What an operator asks of a store: how much it holds, and keeping its index exact."""
+    """What an operator asks of a store: how much it holds, an exact index, and backups."""
 
     @on_loop
     async def astats(self, agent_id: str) -> MemoryStats:
@@ -55,3 +58,31 @@ class Operations(FacadePart):
         return await self.backend.flush(agent_id)
 
     flush_index = sync_twin(aflush_index)
+
+    @on_loop
+    async def aexport(self, path: str | os.PathLike[str], agent_id: str | None = None, *,
+                      batch_size: int = 1000, progress: Progress | None = None) -> BackupReport:
+        """Write a backup (JSON lines, gzip for a ``.gz`` name) of one agent or all: every
+        memory with its vector, the links and the chat history (:mod:`agentmem.ops.backup`)."""
+        agent = None if agent_id is None else as_agent_id(agent_id)
+        await self._ensure_ready()
+        return await export_backup(self.backend, self.embedder, path, agent_id=agent,
+                                   batch_size=batch_size, progress=progress)
+
+    export = sync_twin(aexport)
+
+    @on_loop
+    async def arestore(self, path: str | os.PathLike[str], agent_id: str | None = None, *,
+                       batch_size: int = 500, reembed: bool = False, skip_links: bool = False,
+                       progress: Progress | None = None) -> BackupReport:
+        """Restore a backup (of one agent, or all) as it was: ids, times, tiers, expiry,
+        vectors (re-embedded under another embedder or with ``reembed``), links and history.
+
+        The file is checked whole before anything is written; re-running is safe."""
+        agent = None if agent_id is None else as_agent_id(agent_id)
+        await self._ensure_ready()
+        return await restore_backup(self.backend, self.embedder, self._store, path,
+                                    agent_id=agent, batch_size=batch_size, reembed=reembed,
+                                    skip_links=skip_links, progress=progress)
+
+    restore = sync_twin(arestore)

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .backends.base import Backend, Mode, Vectors
+from .embeddings import Embedder
 from .models import Memory
 
 __all__ = ["FacadePart"]
 
 
 class FacadePart:
-    """The backend, readiness and the one write path, shared by every facade part."""
+    """The backend, readiness and the write path, shared by every facade part."""
 
     backend: Backend
+    embedder: Embedder
 
     @property
     def mode(self) -> Mode:
@@ -30,4 +32,8 @@ class FacadePart:
     async def _write(self, memories: Sequence[Memory], embeddings: Vectors | None, *,
                      dedup: bool = False) -> list[Memory]:
         """Store ``memories``; returns what each became."""
+        raise NotImplementedError
+
+    async def _store(self, memories: Sequence[Memory], vectors: Vectors) -> None:
+        """Upsert ``memories`` as they are: no retention, enrichment or merging."""
         raise NotImplementedError

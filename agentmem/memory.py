@@ -193,9 +193,14 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         if dedup and self.dedup_threshold is not None:
             memories, vectors, became = await merge_duplicates(self.backend, memories, vectors,
                                                                self.dedup_threshold)
+        await self._store(memories, vectors)
+        return became
+
+    async def _store(self, memories: Sequence[Memory], vectors: Vectors) -> None:
+        """Upsert memories exactly as given, with their keyword context (one atomic batch)."""
+        vectors = check.embeddings(vectors, len(memories), self.embedder)
         texts = await lexical_texts(self.backend, memories, self.retrieval.context_turns)
         await self.backend.upsert(memories, vectors, lexical_texts=texts)
-        return became
 
     @on_loop
     async def aremember(self, content: str, agent_id: str, *,

@@ -19,6 +19,7 @@ from ..filters import FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory
 
 __all__ = [
+    "AgentList",
     "Archive",
     "Backend",
     "Direction",
@@ -242,6 +243,15 @@ class Archive(Protocol):
 
     async def archived(self, agent_id: str) -> list[Memory]:
         """The memories cleanup archived for an agent, oldest first."""
+        ...
+
+
+@runtime_checkable
+class AgentList(Protocol):
+    """Which agents a store holds anything for (backup walks them one by one)."""
+
+    async def agents(self) -> list[str]:
+        """Every agent holding memories or conversation turns, sorted."""
         ...
 
 

@@ -702,6 +702,15 @@ class ChromaBackend:
                 out.append((str(meta["agent_id"]), MemoryType(meta["memory_type"]), col))
         return sorted(out, key=lambda item: (item[0], item[1].value))
 
+    def _agents(self) -> list[str]:
+        pattern = re.compile(rf"^{re.escape(self.prefix)}-({_MEMORY_TYPES}|turns)-[0-9a-f]{{32}}$")
+        return sorted({str((col.metadata or {})["agent_id"])
+                       for col in self._client().list_collections() if pattern.match(col.name)})
+
+    async def agents(self) -> list[str]:
+        """Every agent holding memories or conversation turns, sorted."""
+        return await self._run(self._agents)
+
     def _scan_page(self, col: Collection, agent_id: str, memory_type: MemoryType, offset: int,
                    limit: int) -> tuple[list[Memory], list[list[float]]]:
         got = col.get(limit=limit, offset=offset,

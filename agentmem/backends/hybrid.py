@@ -26,6 +26,7 @@ from ..errors import BackendError, BackendUnavailable
 from ..filters import FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory
 from .base import (
+    AgentList,
     Backend,
     Direction,
     ExpiredCounts,
@@ -46,8 +47,8 @@ __all__ = ["HybridBackend"]
 log = logging.getLogger("agentmem")
 
 
-class Primary(Backend, IndexSource, LexicalSearch, LinkStore, SessionWindow, VectorScan,
-              Protocol):
+class Primary(Backend, AgentList, IndexSource, LexicalSearch, LinkStore, SessionWindow,
+              VectorScan, Protocol):
     """What the hybrid backend needs of its source of truth."""
 
     async def has_ann(self, agent_id: str) -> bool:
@@ -286,6 +287,9 @@ class HybridBackend:
     def scan(self, agent_id: str | None = None, *,
              batch_size: int = 1000) -> AsyncIterator[tuple[list[Memory], list[list[float]]]]:
         return self.primary.scan(agent_id, batch_size=batch_size)
+
+    async def agents(self) -> list[str]:
+        return await self.primary.agents()
 
     async def get(self, agent_id: str, ids: Sequence[str]) -> list[Memory]:
         return await self.primary.get(agent_id, ids)

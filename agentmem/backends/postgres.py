@@ -663,6 +663,12 @@ class PostgresBackend:
             yield [_memory(r) for r in rows], [_floats(r["embedding"]) for r in rows]
             after = (rows[-1]["agent_id"], rows[-1]["id"])
 
+    async def agents(self) -> list[str]:
+        """Every agent holding memories or conversation turns, sorted."""
+        rows = await self._fetch("SELECT agent_id FROM agentmem_memories UNION"
+                                 " SELECT agent_id FROM agentmem_turns ORDER BY 1")
+        return [r["agent_id"] for r in rows]
+
     async def expired_counts(self, agent_id: str | None = None) -> ExpiredCounts:
         """How many memories have expired, per agent and type (of one agent, or all)."""
         rows = await self._fetch("SELECT agent_id, memory_type, count(*) AS n"
