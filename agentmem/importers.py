@@ -97,6 +97,7 @@ _VECTOR_TYPES = ("vector", "halfvec", "sparsevec", "tsvector")
 class SourceKind(str, Enum):
     """Where an import reads from."""
 
+    BACKUP = "backup"  # a file written by ``agentmem export`` (:mod:`agentmem.ops.backup`)
     LANGCHAIN_POSTGRES = "langchain-postgres"
     CHROMA = "chroma"
 

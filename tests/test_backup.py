@@ -244,3 +244,40 @@ def test_progress_reaches_the_total(new_store: NewStore, tmp_path: Path) -> None
     seen.clear()
     target.restore(tmp_path / "b.jsonl", batch_size=2, progress=lambda d, t: seen.append((d, t)))
     assert seen[-1] == (10, 10) and len(seen) > 2  # 5 memories + 2 links + 3 turns
+
+
+def test_the_command_line_round_trip(new_database: Callable[[], str], tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    agent = f"agent-{uuid.uuid4().hex[:8]}"
+    source_url, target_url = new_database(), new_database()
+    with make_memory("pgvector", source_url, "unused", dim=384) as source:
+        fill(source, agent)
+        before = snapshot(source, agent)
+    at = {"AGENTMEM_MODE": "pgvector"}
+    out = run(tmp_path, "export", "--out", "b.jsonl.gz", "--json",
+              AGENTMEM_POSTGRES_URL=source_url, **at)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["memories"] == 5
+    assert run(tmp_path, "migrate", AGENTMEM_POSTGRES_URL=target_url, **at).returncode == 0
+    restored = run(tmp_path, "import", "b.jsonl.gz", "--json", AGENTMEM_POSTGRES_URL=target_url, **at)
+    assert restored.returncode == 0, restored.stderr
+    report = json.loads(restored.stdout)
+    assert (report["memories"], report["links"], report["turns"], report["vectors"]) == (
+        5, 2, 3, "copied")
+    with make_memory("pgvector", target_url, "unused", dim=384) as target:
+        assert snapshot(target, agent) == before
+
+    human = run(tmp_path, "import", "b.jsonl.gz", AGENTMEM_POSTGRES_URL=target_url, **at)
+    assert "restored 5 memories" in human.stdout and "vectors: copied" in human.stdout
+
+    usage = run(tmp_path, "import", "--from", "chroma", "http://127.0.0.1:1",
+                AGENTMEM_POSTGRES_URL=target_url, **at)
+    assert usage.returncode == 2 and "needs --collection and --agent" in usage.stderr
+
+    (tmp_path / "cut.jsonl").write_text('{"kind":"agentmem-backup","format":1,'
+                                        '"model_id":"hashing-v1","dimension":384}\n')
+    damaged = run(tmp_path, "import", "cut.jsonl", "--json", AGENTMEM_POSTGRES_URL=target_url, **at)
+    error = json.loads(damaged.stderr)["error"]
+    assert damaged.returncode == 1 and error["type"] == "InvalidInput"
+    assert "truncated" in error["message"] and damaged.stdout == ""

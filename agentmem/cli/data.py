@@ -1,15 +1,16 @@
-"""The data commands: migrate, stats, reindex, import, cleanup, consolidate, demo."""
+"""The data commands: migrate, stats, reindex, export, import, cleanup, consolidate, demo."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from ..errors import AgentMemError
+from ..errors import AgentMemError, InvalidInput
 from ..importers import Layout, PGVectorStoreColumns, SourceKind
 from ..models import MemoryType
 from ._app import JSON_OPT, ExitCode, app, console, fail, open_memory, progress_bar
@@ -63,7 +64,8 @@ def reindex(agent_id: str | None = typer.Option(None, "--agent", help="Only this
         console.print(f"[green]indexed {n} memories[/]")
 
 
-FROM_OPT = typer.Option(..., "--from", help="The kind of store to read.")
+FROM_OPT = typer.Option(SourceKind.BACKUP, "--from", help=(
+    "What to read: a backup file of `agentmem export`, or a LangChain store."))
 MEMORY_TYPE_OPT = typer.Option(MemoryType.SEMANTIC, "--memory-type",
                                help="The type of the imported memories.")
 LAYOUT_OPT = typer.Option(Layout.AUTO, "--layout", help=(
@@ -71,22 +73,55 @@ LAYOUT_OPT = typer.Option(Layout.AUTO, "--layout", help=(
     "as a PGVectorStore table; name the layout when both exist."))
 
 
+@app.command()
+def export(
+    out: str = typer.Option(..., "--out", help="The backup file: FILE.jsonl, or FILE.jsonl.gz "
+                            "to compress it."),
+    agent_id: str | None = typer.Option(None, "--agent", help="Only this agent (default: all)."),
+    batch_size: int = typer.Option(1000, "--batch-size", min=1, max=10_000,
+                                   help="Memories read per batch."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Back up memories (with their vectors), links and chat history to a JSON-lines file.
+
+    The file appears only once complete; `agentmem import FILE` restores it into any mode.
+    """
+    from rich.markup import escape
+
+    progress, advance = progress_bar("exporting", disable=as_json)
+    with open_memory() as memory, progress:
+        report = memory.export(Path(out), agent_id, batch_size=batch_size, progress=advance)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        console.print(f"[green]exported {report.memories} memories[/], {report.links} links and "
+                      f"{report.turns} turns in {report.sessions} sessions of {report.agents} "
+                      f"agents to {escape(str(out))} ({report.seconds:.1f}s)")
+
+
 @app.command("import")
 def import_(
     source_kind: SourceKind = FROM_OPT,
-    location: str = typer.Argument(..., metavar="URL_OR_PATH", help=(
+    location: str = typer.Argument(..., metavar="FILE_URL_OR_PATH", help=(
+        "backup: the file `agentmem export` wrote; "
         "langchain-postgres: a postgresql:// (or postgresql+psycopg://) URL; "
         "chroma: an http(s)://HOST:PORT server or a persist directory.")),
-    collection: str = typer.Option(..., "--collection", help=(
-        "A PGVector collection name, a PGVectorStore table (table or schema.table), "
-        "or a Chroma collection.")),
-    agent_id: str = typer.Option(..., "--agent", help="Whose memories the records become."),
+    collection: str | None = typer.Option(None, "--collection", help=(
+        "LangChain stores (required there): a PGVector collection name, a PGVectorStore "
+        "table (table or schema.table), or a Chroma collection.")),
+    agent_id: str | None = typer.Option(None, "--agent", help=(
+        "LangChain stores (required there): whose memories the records become. "
+        "A backup: restore only this agent (default: all).")),
     memory_type: MemoryType = MEMORY_TYPE_OPT,
     batch_size: int = typer.Option(500, "--batch-size", min=1, max=10_000,
                                    help="Records read and written per atomic batch."),
     same_model: bool = typer.Option(False, "--same-model", help=(
-        "Assert the source was embedded with agentmem's embedder: its vectors are copied "
-        "when the dimensions match (otherwise the text is re-embedded).")),
+        "LangChain stores: assert the source was embedded with agentmem's embedder: its "
+        "vectors are copied when the dimensions match (otherwise the text is re-embedded).")),
+    reembed: bool = typer.Option(False, "--reembed", help=(
+        "A backup: embed every memory again, even when it was made with this embedder.")),
+    skip_links: bool = typer.Option(False, "--skip-links", help=(
+        "A backup: leave out its links (needed to restore one holding links into Chroma mode).")),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help=(
         "Skip (and count) records that cannot become memories, e.g. empty text, "
         "instead of failing.")),
@@ -100,10 +135,49 @@ def import_(
                                              help="PGVectorStore only."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Copy a LangChain store (langchain-postgres or Chroma) into an agent's memories.
+    """Restore a backup, or copy a LangChain store (langchain-postgres or Chroma) into an
+    agent's memories.
 
-    Ids, texts and metadata are kept; a re-run upserts the same ids, never duplicates.
+    Ids are kept, so a re-run upserts the same memories, never duplicates.
     """
+    if source_kind is SourceKind.BACKUP:
+        _restore(Path(location), agent_id, batch_size, reembed, skip_links, as_json)
+        return
+    if collection is None or agent_id is None:
+        missing = " and ".join(o for o, v in (("--collection", collection), ("--agent", agent_id))
+                               if v is None)
+        raise fail(InvalidInput(f"importing from {source_kind.value} needs {missing}"),
+                   ExitCode.USAGE)
+    _import_store(source_kind, location, collection, agent_id, memory_type, batch_size,
+                  same_model, skip_invalid, layout, PGVectorStoreColumns(
+                      id_column, content_column, embedding_column, metadata_json_column),
+                  as_json)
+
+
+def _restore(path: Path, agent_id: str | None, batch_size: int, reembed: bool,
+             skip_links: bool, as_json: bool) -> None:
+    from rich.markup import escape
+
+    progress, advance = progress_bar("restoring", disable=as_json)
+    with open_memory() as memory, progress:
+        report = memory.restore(path, agent_id, batch_size=batch_size, reembed=reembed,
+                                skip_links=skip_links, progress=advance)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    console.print(f"[green]restored {report.memories} memories[/], {report.links} links and "
+                  f"{report.turns} turns in {report.sessions} sessions of {report.agents} agents "
+                  f"from {escape(str(path))} ({report.seconds:.1f}s)")
+    console.print(f"vectors: {escape(report.vectors_reason)}")
+    if report.links_skipped:
+        console.print(f"[yellow]left out {report.links_skipped} links[/] (asked to, or to "
+                      "memories that have expired)")
+
+
+def _import_store(source_kind: SourceKind, location: str, collection: str, agent_id: str,
+                  memory_type: MemoryType, batch_size: int, same_model: bool,
+                  skip_invalid: bool, layout: Layout, columns: PGVectorStoreColumns,
+                  as_json: bool) -> None:
     from rich.markup import escape
 
     from ..importers import ImportReport, import_records, open_chroma, open_langchain_postgres
@@ -113,9 +187,7 @@ def import_(
         if source_kind is SourceKind.CHROMA:
             opened: Any = open_chroma(location, collection)
         else:
-            opened = open_langchain_postgres(
-                location, collection, layout=layout, columns=PGVectorStoreColumns(
-                    id_column, content_column, embedding_column, metadata_json_column))
+            opened = open_langchain_postgres(location, collection, layout=layout, columns=columns)
         with opened as source, progress:
             report: ImportReport = import_records(
                 memory, source, agent_id, memory_type=memory_type, batch_size=batch_size,

@@ -1,0 +1,5 @@
+"""``python -m agentmem``: the ``agentmem`` command."""
+
+from .cli import app
+
+app(prog_name="agentmem")
