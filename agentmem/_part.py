@@ -7,17 +7,23 @@ in its own module; this base names the few things they share, which ``HybridMemo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .backends.base import Backend, Mode, Vectors
 from .models import Memory
+
+if TYPE_CHECKING:
+    from .ops.metrics import Metrics
 
 __all__ = ["FacadePart"]
 
 
 class FacadePart:
-    """The backend, readiness and the one write path, shared by every facade part."""
+    """The backend, the metrics recorder, readiness and the one write path, shared by every
+    facade part."""
 
     backend: Backend
+    metrics: Metrics | None = None  # times every public operation when set (see _twins)
 
     @property
     def mode(self) -> Mode:
