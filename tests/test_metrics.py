@@ -180,3 +180,35 @@ def test_prometheus_collector_exposes_operations_sizes_and_rss(
     # Sizes are cached: the second scrape did not read them again (one "sizes" call).
     assert samples[("agentmem_operations_total", (("operation", "sizes"),))] == 1
     assert "agentmem_index_pending" in first
+
+
+def test_the_asgi_app_serves_metrics_and_health_where_it_is_mounted(
+        pg_url: str, chroma_url: str) -> None:
+    from agentmem.ops.metrics import asgi_app
+
+    memory = make_memory("pgvector", pg_url, chroma_url)
+    memory.metrics = Metrics()
+    app = asgi_app(memory)
+
+    async def call(path: str) -> tuple[int, bytes]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app({"type": "http", "method": "GET", "path": path}, receive, send)
+        return sent[0]["status"], sent[1]["body"]
+
+    try:
+        memory.stats(f"agent-{uuid.uuid4().hex[:10]}")
+        health = asyncio.run(call("/agentmem/healthz"))
+        metrics = asyncio.run(call("/agentmem/metrics"))
+        missing = asyncio.run(call("/agentmem/other"))
+    finally:
+        memory.close()
+    assert health == (200, b'{"status": "ok", "mode": "pgvector"}')
+    assert metrics[0] == 200 and b'agentmem_operations_total{operation="stats"} 1.0' in metrics[1]
+    assert missing[0] == 404
