@@ -29,6 +29,7 @@ from .models import (
     MemoryType,
     RelatedMemory,
 )
+from .ops.metrics import Metrics, MetricsSnapshot
 from .retrieval import MMR, RetrievalConfig
 from .settings import AgentMemSettings, load_settings
 
@@ -82,6 +83,8 @@ __all__ = [
     "MemoryStats",
     "MemoryTier",
     "MemoryType",
+    "Metrics",
+    "MetricsSnapshot",
     "NotFound",
     "RelatedMemory",
     "RetrievalConfig",

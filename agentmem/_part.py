@@ -7,19 +7,25 @@ in its own module; this base names the few things they share, which ``HybridMemo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .backends.base import Backend, Mode, Vectors
 from .embeddings import Embedder
 from .models import Memory
 
+if TYPE_CHECKING:
+    from .ops.metrics import Metrics
+
 __all__ = ["FacadePart"]
 
 
 class FacadePart:
-    """The backend, readiness and the write path, shared by every facade part."""
+    """The backend, embedder, metrics recorder, readiness and the write path, shared by
+    every facade part."""
 
     backend: Backend
     embedder: Embedder
+    metrics: Metrics | None = None  # times every public operation when set (see _twins)
 
     @property
     def mode(self) -> Mode:

@@ -10,6 +10,8 @@
     recall = sync_twin(arecall)
 
 ``arecall`` runs on agentmem's loop whatever loop awaits it; ``recall`` blocks on it.
+When the object has a :class:`~agentmem.ops.metrics.Metrics` recorder as ``metrics``, both
+are timed as one operation, ``recall``; without one they cost nothing extra.
 """
 
 from __future__ import annotations
@@ -29,12 +31,20 @@ T = TypeVar("T")
 AsyncMethod = Callable[Concatenate[S, P], Coroutine[Any, Any, T]]
 
 
+def _measured(owner: object, operation: str,
+              coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
+    """``coro``, timed into ``owner.metrics`` when it has a recorder."""
+    metrics = getattr(owner, "metrics", None)
+    return coro if metrics is None else metrics.measure(operation, coro)
+
+
 def on_loop(fn: AsyncMethod[S, P, T]) -> AsyncMethod[S, P, T]:
     """Make an async method run on agentmem's loop, awaited from any loop."""
+    operation = fn.__name__.removeprefix("a")
 
     @functools.wraps(fn)
     async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await shared_runner().arun(fn(self, *args, **kwargs))
+        return await shared_runner().arun(_measured(self, operation, fn(self, *args, **kwargs)))
 
     run.__agentmem_impl__ = fn  # type: ignore[attr-defined]
     return run
@@ -43,12 +53,12 @@ def on_loop(fn: AsyncMethod[S, P, T]) -> AsyncMethod[S, P, T]:
 def sync_twin(afn: AsyncMethod[S, P, T]) -> Callable[Concatenate[S, P], T]:
     """The blocking twin of an :func:`on_loop` method (``arecall`` -> ``recall``)."""
     impl: AsyncMethod[S, P, T] = getattr(afn, "__agentmem_impl__", afn)
+    name = afn.__name__.removeprefix("a")
 
     @functools.wraps(afn)
     def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return shared_runner().run(impl(self, *args, **kwargs))
+        return shared_runner().run(_measured(self, name, impl(self, *args, **kwargs)))
 
-    name = afn.__name__.removeprefix("a")
     run.__name__ = name
     run.__qualname__ = f"{afn.__qualname__.rpartition('.')[0]}.{name}".lstrip(".")
     return run

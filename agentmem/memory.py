@@ -55,6 +55,7 @@ from .settings import AgentMemSettings, load_settings
 if TYPE_CHECKING:
     from .backends.chroma import ChromaBackend
     from .backends.postgres import PostgresBackend
+    from .ops.metrics import Metrics
 
 __all__ = ["HybridMemory"]
 
@@ -73,7 +74,8 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
                  auto_init: bool = False, retrieval: RetrievalConfig | None = None,
                  enricher: Enricher | None = None,
                  dedup_threshold: float | None = None,
-                 retention: RetentionPolicy | None = None) -> None:
+                 retention: RetentionPolicy | None = None,
+                 metrics: Metrics | None = None) -> None:
         """Give a ``backend``, or ``postgres`` and/or ``chroma`` (both: hybrid mode).
 
         ``retrieval`` sets what a ranked recall weighs (default: :class:`RetrievalConfig`).
@@ -81,7 +83,8 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         None, the default, adds nothing. ``dedup_threshold`` (a cosine, off by default)
         merges a new memory into an existing near-duplicate (:mod:`agentmem.lifecycle.dedup`).
         ``retention`` gives memories the expiry of their tier (off by default; see
-        :mod:`agentmem.lifecycle.retention`).
+        :mod:`agentmem.lifecycle.retention`). ``metrics`` records every operation's latency
+        and errors (see :mod:`agentmem.ops.metrics`); None, the default, costs nothing.
         """
         if dedup_threshold is not None and not -1.0 <= dedup_threshold <= 1.0:
             raise ConfigError(f"dedup_threshold must be a cosine in [-1, 1] or None, got "
@@ -96,6 +99,7 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         self.enricher = as_enricher(enricher)
         self.dedup_threshold = dedup_threshold
         self.retention = retention
+        self.metrics = metrics
         self._auto_init = auto_init
         self._ready = False
         self._lock: asyncio.Lock | None = None
@@ -106,7 +110,8 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
                       embedder: Embedder | None = None,
                       retrieval: RetrievalConfig | None = None,
                       enricher: Enricher | None = None,
-                      retention: RetentionPolicy | None = None) -> HybridMemory:
+                      retention: RetentionPolicy | None = None,
+                      metrics: Metrics | None = None) -> HybridMemory:
         """Build from settings (the environment when None); see :class:`AgentMemSettings`.
 
         ``AGENTMEM_RETENTION=tiered`` means ``RetentionPolicy()`` unless ``retention`` is given.
@@ -119,7 +124,7 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         # a server's schema is only ever changed by an explicit init / `agentmem migrate`.
         return cls(embedder=embedder or embedder_from_spec(settings.embeddings),
                    backend=built.backend, auto_init=built.embedded, retrieval=retrieval,
-                   enricher=enricher, retention=retention)
+                   enricher=enricher, retention=retention, metrics=metrics)
 
     @property
     def info(self) -> StoreInfo:

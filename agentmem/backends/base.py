@@ -9,7 +9,7 @@ whether its backend has it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
@@ -37,6 +37,8 @@ __all__ = [
     "Progress",
     "SessionWindow",
     "StoreInfo",
+    "StoreSize",
+    "StoreSizes",
     "Vector",
     "VectorScan",
     "Vectors",
@@ -56,6 +58,24 @@ class StoreInfo:
 
     model_id: str
     dimension: int
+
+
+@dataclass(frozen=True)
+class StoreSize:
+    """How much one store holds, for monitoring and the doctor's index-health check.
+
+    ``memories`` and ``turns`` count stored rows, expired ones included (what the store
+    really holds). Bytes are the whole store's, whatever agent was asked about; None
+    where the store cannot tell (Chroma). ``collections`` is rows per Chroma collection.
+    """
+
+    store: Literal["postgres", "chroma"]
+    location: str
+    memories: int
+    turns: int
+    table_bytes: int | None = None
+    index_bytes: int | None = None
+    collections: dict[str, int] = field(default_factory=dict)
 
 
 class Backend(Protocol):
@@ -160,6 +180,16 @@ class LexicalSearch(Protocol):
 
 
 Direction = Literal["out", "in", "both"]  # which way a walk may follow a link
+
+
+@runtime_checkable
+class StoreSizes(Protocol):
+    """What a backend holds: rows, and bytes where the store knows them (monitoring)."""
+
+    async def sizes(self, agent_id: str | None = None) -> tuple[StoreSize, ...]:
+        """One :class:`StoreSize` per store (two in hybrid mode: primary, then index),
+        counting one agent's rows or everyone's."""
+        ...
 
 
 @runtime_checkable

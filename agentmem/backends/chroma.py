@@ -32,7 +32,7 @@ from ..models import ChatTurn, Memory, MemoryHit, MemoryTier, MemoryType, tier_f
 from ..retrieval.lexical import bm25_top
 from ._chroma_client import chroma_call, connect, display_location
 from ._vectors import as_matrix
-from .base import ExpiredCounts, Mode, StoreInfo, Vector, Vectors
+from .base import ExpiredCounts, Mode, StoreInfo, StoreSize, Vector, Vectors
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -826,6 +826,29 @@ class ChromaBackend:
     async def drop_memories(self, agent_id: str | None = None) -> None:
         """Delete one agent's memory collections, or all of this prefix; keeps registry, turns."""
         await self._run(self._drop_memories, agent_id)
+
+    def _turn_collections(self, agent_id: str | None) -> list[tuple[str, Collection]]:
+        """(agent_id, collection) of one agent's turns collection, or of every agent's."""
+        if agent_id is not None:
+            col = self._turns(agent_id)
+            return [] if col is None else [(agent_id, col)]
+        pattern = re.compile(rf"^{re.escape(self.prefix)}-turns-[0-9a-f]{{32}}$")
+        found = [self._client().get_collection(c.name, embedding_function=None)
+                 for c in self._client().list_collections() if pattern.match(c.name)]
+        return sorted(((str((c.metadata or {})["agent_id"]), c) for c in found),
+                      key=lambda item: item[0])
+
+    def _sizes(self, agent_id: str | None) -> tuple[StoreSize, ...]:
+        counts = {f"{owner}/{t.value}": col.count()
+                  for owner, t, col in self._memory_collections(agent_id)}
+        turns = {f"{owner}/turns": col.count() for owner, col in self._turn_collections(agent_id)}
+        return (StoreSize("chroma", self.location, sum(counts.values()), sum(turns.values()),
+                          collections={**counts, **turns}),)
+
+    async def sizes(self, agent_id: str | None = None) -> tuple[StoreSize, ...]:
+        """Records per collection (``agent/type`` and ``agent/turns``), of one agent or all;
+        Chroma does not report bytes."""
+        return await self._run(self._sizes, agent_id)
 
     def _heartbeat(self) -> int:
         return int(self._client().heartbeat())

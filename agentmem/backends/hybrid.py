@@ -37,6 +37,8 @@ from .base import (
     Progress,
     SessionWindow,
     StoreInfo,
+    StoreSize,
+    StoreSizes,
     Vector,
     Vectors,
     VectorScan,
@@ -308,6 +310,14 @@ class HybridBackend:
 
     async def pending_count(self, agent_id: str | None = None) -> int:
         return await self.primary.pending_count(agent_id)
+
+    async def sizes(self, agent_id: str | None = None) -> tuple[StoreSize, ...]:
+        """The primary's sizes, then the index's (either may lack the capability)."""
+        out: list[StoreSize] = []
+        for store in (self.primary, self.index):
+            if isinstance(store, StoreSizes):
+                out.extend(await store.sizes(agent_id))
+        return tuple(out)
 
     async def reindex(self, agent_id: str | None = None, *,
                       progress: Progress | None = None) -> int:

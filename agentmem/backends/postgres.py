@@ -43,6 +43,7 @@ from .base import (
     IndexWriter,
     Mode,
     StoreInfo,
+    StoreSize,
     Vector,
     Vectors,
 )
@@ -117,6 +118,8 @@ _CLEANUP = (
 _ARCHIVE = (f", archived AS (INSERT INTO agentmem_archive ({_ALL_COLUMNS})"
             f" SELECT {_ALL_COLUMNS} FROM gone)")
 _DRAIN_LOCK = 0x61676D71  # "agmq": advisory lock namespace, one drainer per agent
+_SIZED_TABLES = (schema.MEMORIES, schema.TURNS, schema.QUEUE, schema.LINKS, schema.ARCHIVE,
+                 schema.ANN, schema.META, schema.MIGRATIONS_TABLE)
 _UNEXPIRED = sql.SQL("(expires_at IS NULL OR expires_at > now())")
 
 
@@ -850,6 +853,23 @@ class PostgresBackend:
             " AS scans FROM pg_stat_user_indexes WHERE relname = 'agentmem_memories'"
             " ORDER BY indexrelname")
         return {**(rows[0] if rows else {}), "indexes": indexes}
+
+    async def sizes(self, agent_id: str | None = None) -> tuple[StoreSize, ...]:
+        """Rows of memories and turns (one agent's, or all), and the bytes every agentmem
+        table and its indexes take on disk (``pg_total_relation_size``, ``pg_indexes_size``)."""
+        rows = await self._fetch(
+            "SELECT (SELECT count(*) FROM agentmem_memories"
+            "  WHERE %(agent)s::text IS NULL OR agent_id = %(agent)s) AS memories,"
+            " (SELECT count(*) FROM agentmem_turns"
+            "  WHERE %(agent)s::text IS NULL OR agent_id = %(agent)s) AS turns,"
+            " (SELECT coalesce(sum(pg_total_relation_size(r)), 0) FROM unnest(%(tables)s::text[])"
+            "  AS t(name), LATERAL to_regclass(t.name) AS r WHERE r IS NOT NULL) AS table_bytes,"
+            " (SELECT coalesce(sum(pg_indexes_size(r)), 0) FROM unnest(%(tables)s::text[])"
+            "  AS t(name), LATERAL to_regclass(t.name) AS r WHERE r IS NOT NULL) AS index_bytes",
+            {"agent": agent_id, "tables": list(_SIZED_TABLES)})
+        r = rows[0]
+        return (StoreSize("postgres", self.location, int(r["memories"]), int(r["turns"]),
+                          int(r["table_bytes"]), int(r["index_bytes"])),)
 
     async def vacuum_analyze(self) -> None:
         """``VACUUM ANALYZE`` the memories table (needs an autocommit connection: ours are)."""

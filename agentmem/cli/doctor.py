@@ -95,6 +95,10 @@ class _Doctor:
             await self.postgres()
         if mode in ("chroma", "hybrid"):
             await self.chroma()
+        if mode == "hybrid" and {"schema", "chroma index"} <= {c.name for c in self.checks
+                                                                if c.ok}:
+            await self.probe("index health", self.index_health,
+                             hint="run `agentmem reindex` (rebuilds Chroma from PostgreSQL)")
         return self.checks
 
     async def embedder(self) -> str:
@@ -190,6 +194,26 @@ class _Doctor:
         return (f"{pending} memories waiting for the Chroma index" + (
             " (recall is served from PostgreSQL meanwhile; `agentmem reindex` if it stays)"
             if pending else ""))
+
+    async def index_health(self) -> str:
+        """Chroma holds as many memories as PostgreSQL, give or take what is still queued."""
+        from ..backends.hybrid import HybridBackend
+        from ..factory import chroma_from_settings, postgres_from_settings
+
+        pg, _ = postgres_from_settings(self.settings, connect_timeout=5)
+        hybrid = HybridBackend(pg, chroma_from_settings(self.settings)[0])
+        try:
+            primary, index = await hybrid.sizes()
+            pending = await hybrid.pending_count()
+        finally:
+            await hybrid.close()
+        gap = abs(primary.memories - index.memories)
+        facts = (f"PostgreSQL {primary.memories} memories, Chroma {index.memories}, "
+                 f"{pending} queued")
+        if gap > pending:
+            raise _Failed(f"{facts}: {gap} differ, more than the queue explains",
+                          "run `agentmem reindex` (rebuilds Chroma from PostgreSQL)")
+        return facts
 
     async def chroma(self) -> None:
         from ..factory import chroma_from_settings
