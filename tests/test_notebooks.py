@@ -58,6 +58,7 @@ EXPECTED: dict[str, list[str]] = {
     "04_lifecycle_and_operations": [
         "working", "short_term", "permanent",
         "set_expiry changed: 1",
+        "recall still sees: [\"The user's deploy target is staging\", \"The user's name is Ada\"]",
         "dry run: {'ops-agent': {'episodic': 1}} total 1",
         "cleaned: {'ops-agent': {'episodic': 1}} archived True",
         "archived: ['Scratch note: the nightly build is running']",
@@ -65,8 +66,16 @@ EXPECTED: dict[str, list[str]] = {
         "pending after flush: 0",
         '"name": "postgres"',
         "doctor exit code: 0",
+        "cli stats total: 6",
+        '"total": 0',
     ],
 }
+
+
+def read_notebook(name: str) -> NotebookNode:
+    nb: NotebookNode = nbformat.read(NOTEBOOKS / f"{name}.ipynb",  # type: ignore[no-untyped-call]
+                                     as_version=4)
+    return nb
 
 
 def notebook_paths() -> list[Path]:
@@ -80,7 +89,7 @@ def test_the_notebooks_are_exactly_the_four_tutorials() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_committed_notebook_is_clean(name: str) -> None:
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    nb = read_notebook(name)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code, "a tutorial without code"
@@ -101,9 +110,29 @@ def kernel_specs(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
     (spec_dir / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "agentmem tests", "language": "python",
-        "env": {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
+        "env": {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
+                                              if p)},
     }))
     return KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
+
+
+def run(nb: NotebookNode, cwd: Path, specs: KernelSpecManager) -> NotebookNode:
+    """Execute ``nb`` in place in a fresh ``python3`` kernel started in ``cwd``."""
+    km = KernelManager(kernel_name="python3", kernel_spec_manager=specs)
+    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, allow_errors=False,
+                            resources={"metadata": {"path": str(cwd)}})
+    client.execute()
+    return nb
+
+
+def test_kernel_runs_this_python_and_this_checkout(tmp_path: Path,
+                                                   kernel_specs: KernelSpecManager) -> None:
+    cell = "import sys, agentmem; print(sys.executable); print(agentmem.__file__)"
+    nb: NotebookNode = nbformat.v4.new_notebook(  # type: ignore[no-untyped-call]
+        cells=[nbformat.v4.new_code_cell(cell)])  # type: ignore[no-untyped-call]
+    executable, module = outputs_text(run(nb, tmp_path, kernel_specs)).split()
+    assert Path(executable) == Path(sys.executable)
+    assert Path(module).is_relative_to(ROOT)
 
 
 def outputs_text(nb: NotebookNode) -> str:
@@ -124,12 +153,9 @@ def test_notebook_runs_offline(name: str, tmp_path: Path, kernel_specs: KernelSp
                                monkeypatch: pytest.MonkeyPatch) -> None:
     for key in [k for k in os.environ if k.startswith("AGENTMEM_")]:
         monkeypatch.delenv(key)  # the notebook configures itself
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    km = KernelManager(kernel_name="python3", kernel_spec_manager=kernel_specs)
-    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, allow_errors=False,
-                            resources={"metadata": {"path": str(tmp_path)}})
+    nb = read_notebook(name)
     started = time.monotonic()
-    client.execute()
+    run(nb, tmp_path, kernel_specs)
     elapsed = time.monotonic() - started
     text = outputs_text(nb)
     missing = [e for e in EXPECTED[name] if e not in text]
