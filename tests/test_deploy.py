@@ -17,6 +17,7 @@ import re
 import shlex
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -495,6 +496,10 @@ def test_chroma_probe_path_is_served(chroma_url: str) -> None:
     with urllib.request.urlopen(chroma_url + paths.pop(), timeout=10) as response:
         assert response.status == 200
         assert json.loads(response.read())["nanosecond heartbeat"] > 0
+    # The deprecated v1 path is gone (410): a probe on it would never pass.
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(chroma_url + "/api/v1/heartbeat", timeout=10)
+    assert gone.value.code == 410
 
 
 def test_postgres_init_sql_creates_pgvector(new_database: Callable[[], str]) -> None:
