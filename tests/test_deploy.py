@@ -44,7 +44,6 @@ DEPLOY = ROOT / "deploy"
 OVERLAYS = {"genai-applications": DEPLOY / "overlays" / "genai-applications",
             "managed": DEPLOY / "overlays" / "managed"}
 K8S_VERSIONS = ["1.32.0", "1.37.0"]  # an older supported release and the newest shipped
-FUTURE_COMMANDS = {"serve-metrics": {"--host", "--port"}, "export": {"--out"}}  # being built
 CLUSTER_SCOPED = {"Namespace"}
 KUSTOMIZATION_FIELDS = {"apiVersion", "kind", "namespace", "resources", "images",
                         "generatorOptions", "secretGenerator", "patches"}
@@ -412,17 +411,14 @@ def agentmem_invocations(obj: Obj) -> Iterator[list[str]]:
 def test_commands_are_agentmem_subcommands(rendered: tuple[str, list[Obj]]) -> None:
     _, objs = rendered
     commands: dict[str, Any] = getattr(typer.main.get_command(app), "commands")  # noqa: B009
-    assert {"cleanup", "doctor"} <= set(commands)
+    assert {"cleanup", "doctor", "export", "serve-metrics"} <= set(commands)
     used: dict[str, str] = {}
     for obj in [o for o in objs if o["kind"] in WORKLOADS and "agentmem" in containers(o)[0]["image"]]:
         for argv in agentmem_invocations(obj):
             sub, options = argv[1], {a.split("=")[0] for a in argv[2:] if a.startswith("--")}
             used[obj["metadata"]["name"]] = sub
             command = commands.get(sub)
-            if command is None:
-                assert sub in FUTURE_COMMANDS, f"`agentmem {sub}` does not exist"
-                assert options <= FUTURE_COMMANDS[sub], options
-                continue
+            assert command is not None, f"`agentmem {sub}` does not exist"
             known = {opt for p in command.params for opt in p.opts}
             assert options <= known, f"agentmem {sub}: unknown options {options - known}"
     assert used == {"agentmem": "serve-metrics", "agentmem-cleanup": "cleanup",

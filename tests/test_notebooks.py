@@ -68,6 +68,10 @@ EXPECTED: dict[str, list[str]] = {
         "doctor exit code: 0",
         "cli stats total: 6",
         '"total": 0',
+        "exported: 6 memories, 4 links, 0 turns", "forgotten: 6",
+        "restored: 6 memories, vectors copied",
+        "recall after restore: The user's deploy target is staging",
+        "recall calls: 2 errors: 0", "monitor memories per store: [6, 6]",
     ],
 }
 

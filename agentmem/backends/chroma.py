@@ -703,9 +703,8 @@ class ChromaBackend:
         return sorted(out, key=lambda item: (item[0], item[1].value))
 
     def _agents(self) -> list[str]:
-        pattern = re.compile(rf"^{re.escape(self.prefix)}-({_MEMORY_TYPES}|turns)-[0-9a-f]{{32}}$")
-        return sorted({str((col.metadata or {})["agent_id"])
-                       for col in self._client().list_collections() if pattern.match(col.name)})
+        return sorted({owner for owner, _, _ in self._memory_collections(None)}
+                      | {owner for owner, _ in self._turn_collections(None)})
 
     async def agents(self) -> list[str]:
         """Every agent holding memories or conversation turns, sorted."""
