@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Literal
+from urllib.parse import unquote, unquote_plus
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
 
-__all__ = ["AgentMemSettings", "Mode", "load_settings", "redact_url"]
+__all__ = ["AgentMemSettings", "Mode", "load_settings", "redact_url", "url_secrets"]
 
 Mode = Literal["chroma", "pgvector", "hybrid"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -84,6 +86,12 @@ class AgentMemSettings(BaseSettings):
     def chroma_location(self) -> str:
         return self.chroma_url or str(self.home / "chroma")
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Fields for ``repr`` and ``str``, with the URLs' secrets masked."""
+        for name, value in super().__repr_args__():
+            yield name, (redact_url(value) if name in ("postgres_url", "chroma_url")
+                         and isinstance(value, str) else value)
+
 
 def load_settings(**overrides: object) -> AgentMemSettings:
     """Settings from the environment plus ``overrides``; errors become ConfigError.
@@ -110,13 +118,30 @@ def load_settings(**overrides: object) -> AgentMemSettings:
         raise ConfigError(f"invalid agentmem settings: {problems}") from exc
 
 
+# Where a connection string may carry a secret, besides ``user:password@``: query
+# parameters (``?password=``) and libpq keyword strings (``host=db password=...``).
+_SECRET_KEYS = ("password", "passwd", "pwd", "sslpassword", "token", "api_key", "apikey",
+                "secret")
+_KEYWORD = re.compile(r"""(?ix)\b({keys})\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&;]*)""".format(
+    keys="|".join(_SECRET_KEYS)))
+_USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/@\s:]*):([^@\s]*)@")
+
+
 def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, safe to print in an error."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return "<unparsable URL>"
-    if not password:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@")))
+    """``url`` (or a libpq keyword string) with every secret replaced by ``***``: the
+    password of ``user:password@``, and ``password=``-like parameters; safe to print."""
+    text = _USERINFO.sub(r"\1:***@", url)
+    return _KEYWORD.sub(lambda m: f"{m.group(1)}=***", text)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets ``redact_url`` hides in ``url``, to mask them wherever else they appear
+    (a driver's error message, say)."""
+    found = [m.group(2) for m in _USERINFO.finditer(url)]
+    for m in _KEYWORD.finditer(url):
+        value = m.group(2)
+        if value.startswith("'"):  # libpq quoting: 'a b\' c' is a b' c
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        found.append(value)
+    found += [unquote(s) for s in found] + [unquote_plus(s) for s in found]
+    return sorted({s for s in found if s and s != "***"}, key=len, reverse=True)

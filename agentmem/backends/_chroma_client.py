@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import AgentMemError, BackendError, BackendUnavailable, ConfigError, DimensionMismatch
+from ..settings import redact_url
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -66,7 +67,7 @@ def connect(location: str) -> ClientAPI:
     except ValueError as exc:
         raise ConfigError(f"invalid Chroma URL {display_location(location)!r}: {exc}") from exc
     if not parts.hostname or parts.path not in ("", "/"):
-        raise ConfigError(f"invalid Chroma URL {location!r}: use http(s)://HOST:PORT")
+        raise ConfigError(f"invalid Chroma URL {redact_url(location)!r}: use http(s)://HOST:PORT")
     try:
         return chromadb.HttpClient(host=parts.hostname, port=port,
                                    ssl=parts.scheme == "https", settings=settings)

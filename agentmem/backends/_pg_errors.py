@@ -9,7 +9,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from ..errors import AgentMemError, BackendError, BackendUnavailable, InvalidInput
-from ..settings import redact_url
+from ..settings import redact_url, url_secrets
 
 __all__ = ["postgres_errors"]
 
@@ -17,15 +17,11 @@ _FIX = "Start the server or fix AGENTMEM_POSTGRES_URL."
 
 
 def _scrub(message: str, url: str) -> str:
-    """A driver message, stripped, with the URL's password (should it appear) masked."""
-    from urllib.parse import urlsplit
-
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
+    """A driver message, stripped, with every secret of the URL (should one appear) masked."""
     message = message.strip()
-    return message.replace(password, "***") if password else message
+    for secret in url_secrets(url):
+        message = message.replace(secret, "***")
+    return message
 
 
 @contextmanager

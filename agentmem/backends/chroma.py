@@ -30,6 +30,7 @@ from ..errors import (
 from ..filters import And, Comparison, FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryTier, MemoryType, tier_for, utcnow
 from ..retrieval.lexical import bm25_top
+from ..settings import redact_url
 from ._chroma_client import chroma_call, connect, display_location
 from ._vectors import as_matrix
 from .base import ExpiredCounts, Mode, StoreInfo, StoreSize, Vector, Vectors
@@ -220,7 +221,7 @@ class ChromaBackend:
         self._max_batch: int | None = None
 
     def __repr__(self) -> str:
-        return f"ChromaBackend({self._target!r}, prefix={self.prefix!r})"
+        return f"ChromaBackend({redact_url(self._target)!r}, prefix={self.prefix!r})"
 
     # -- plumbing ---------------------------------------------------------------------------
 
