@@ -38,10 +38,18 @@ def _unreachable(location: str) -> str:
             "(`chroma run --path DIR --port PORT`) or fix AGENTMEM_CHROMA_URL")
 
 
-def connect(location: str) -> ClientAPI:
+def _timed_out(location: str, timeout: float) -> str:
+    return (f"the Chroma server at {display_location(location)} did not answer within "
+            f"{timeout:g} s: check that it is healthy, or raise AGENTMEM_CHROMA_TIMEOUT")
+
+
+def connect(location: str, *, timeout: float = 30.0) -> ClientAPI:
     """A client for a server URL (``http(s)://HOST:PORT``) or a local directory.
 
-    Never attaches an embedding function: agentmem always passes its own vectors.
+    Every HTTP call of a server client is bounded by ``timeout`` seconds: chromadb's own
+    client waits forever, so the server is probed first (chromadb calls it while
+    constructing) and its HTTP session is given the bound. Never attaches an embedding
+    function: agentmem always passes its own vectors.
     """
     import chromadb
     from chromadb.config import Settings
@@ -67,11 +75,37 @@ def connect(location: str) -> ClientAPI:
         raise ConfigError(f"invalid Chroma URL {display_location(location)!r}: {exc}") from exc
     if not parts.hostname or parts.path not in ("", "/"):
         raise ConfigError(f"invalid Chroma URL {location!r}: use http(s)://HOST:PORT")
+    _probe(location, f"{parts.scheme}://{parts.netloc}", timeout)
     try:
-        return chromadb.HttpClient(host=parts.hostname, port=port,
-                                   ssl=parts.scheme == "https", settings=settings)
+        client = chromadb.HttpClient(host=parts.hostname, port=port,
+                                     ssl=parts.scheme == "https", settings=settings)
     except ValueError as exc:  # chromadb turns a refused connection into ValueError
         raise BackendUnavailable(_unreachable(location)) from exc
+    _bound(client, timeout)
+    return client
+
+
+def _probe(location: str, base: str, timeout: float) -> None:
+    """Fail fast, naming the server, when it does not answer a heartbeat within ``timeout``."""
+    import httpx
+
+    try:
+        httpx.get(f"{base}/api/v2/heartbeat", timeout=timeout)
+    except httpx.TimeoutException as exc:
+        raise BackendUnavailable(_timed_out(location, timeout)) from exc
+    except httpx.TransportError as exc:
+        raise BackendUnavailable(_unreachable(location)) from exc
+
+
+def _bound(client: ClientAPI, timeout: float) -> None:
+    """Give the HTTP session under a chromadb client a timeout (chromadb sets none)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise BackendError("this chromadb version keeps its HTTP session elsewhere: agentmem "
+                           "cannot bound its calls; install the chromadb version agentmem pins")
+    session.timeout = httpx.Timeout(timeout)
 
 
 def _raised_by_chromadb(exc: BaseException) -> bool:
@@ -99,6 +133,10 @@ def chroma_call(location: str, fn: Callable[..., T], *args: Any, **kwargs: Any) 
         return fn(*args, **kwargs)
     except AgentMemError:
         raise
+    except httpx.TimeoutException as exc:
+        raise BackendUnavailable(f"the Chroma server at {display_location(location)} did not "
+                                 "answer in time (AGENTMEM_CHROMA_TIMEOUT): check that it is "
+                                 "healthy") from exc
     except httpx.TransportError as exc:
         raise BackendUnavailable(_unreachable(location)) from exc
     except ChromaError as exc:
