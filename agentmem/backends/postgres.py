@@ -54,7 +54,7 @@ try:
     from psycopg import sql
     from psycopg.rows import dict_row, tuple_row
     from psycopg.types.json import Jsonb
-    from psycopg_pool import AsyncConnectionPool
+    from psycopg_pool import AsyncConnectionPool, PoolTimeout
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "the PostgreSQL backend needs psycopg, psycopg-pool and pgvector: "
@@ -299,8 +299,20 @@ class PostgresBackend:
         """A pooled autocommit connection, driver errors mapped."""
         pool = await self._get_pool()
         with self._mapped():
-            async with pool.connection() as conn:
-                yield conn
+            try:
+                async with pool.connection() as conn:
+                    yield conn
+            except PoolTimeout:
+                await self._discard(pool)
+                raise
+
+    async def _discard(self, pool: AsyncConnectionPool[Any]) -> None:
+        """Forget a pool that could not hand out a connection in time: the next call opens
+        a new one, which connects at once (a failing pool retries only after a backoff, so
+        it would lag behind a server that has just been restarted)."""
+        if self._pool is pool:
+            self._pool = None
+            await pool.close(timeout=1.0)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
