@@ -13,12 +13,13 @@ import asyncio
 import atexit
 import os
 import threading
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["LoopRunner", "shared_runner"]
+__all__ = ["LoopRunner", "shared_runner", "spawn"]
 
 
 class LoopRunner:
@@ -58,12 +59,12 @@ class LoopRunner:
             coro.close()
 
     def settle(self, timeout: float) -> None:
-        """Let the tasks on the loop (background index copies) finish, up to ``timeout``."""
+        """Let the background work started by :func:`spawn` finish, up to ``timeout``."""
         if self.closed or not self._thread.is_alive():
             return
 
         async def others() -> None:
-            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            pending = [t for t in _background if not t.done()]
             if pending:
                 await asyncio.wait(pending, timeout=timeout)
 
@@ -79,6 +80,14 @@ class LoopRunner:
 
 _lock = threading.Lock()
 _shared: LoopRunner | None = None
+_background: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
+def spawn(coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """Start background work on the running loop; it is let finish at interpreter exit."""
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    return task
 
 
 def shared_runner() -> LoopRunner:

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from .._runner import spawn
 from ..errors import BackendError, BackendUnavailable
 from ..filters import FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory
@@ -149,7 +150,7 @@ class HybridBackend:
         self._dirty |= agent_ids
         self._last_write = time.monotonic()
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._copy_dirty())
+            self._task = spawn(self._copy_dirty())  # let finish at interpreter exit
 
     async def _copy_dirty(self) -> None:
         deadline = time.monotonic() + self.max_delay

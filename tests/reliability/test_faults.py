@@ -1,7 +1,7 @@
 """Faults on real servers: crashes, stopped and hung servers, lost connections, lock conflicts.
 
-Each test names the fault it injects; together they cover 12 classes of fault. Recall while Chroma is down is served by PostgreSQL (documented in
-``agentmem.backends.hybrid``).
+Each test names the fault it injects (12 classes of fault). Recall while Chroma is down
+is served by PostgreSQL (documented in ``agentmem.backends.hybrid``).
 """
 
 from __future__ import annotations
@@ -368,7 +368,7 @@ def test_unclosed_chroma_and_hybrid_memories_exit_cleanly(pg_url: str, chroma_ur
         " chroma=ChromaBackend(sys.argv[2]))\n"
         f"c = HybridMemory(embedder=HashingEmbedder({DIM}), chroma=ChromaBackend(sys.argv[2]))\n"
         f"d = HybridMemory(embedder=HashingEmbedder({DIM}), chroma=ChromaBackend(sys.argv[3]))\n"
-        "for m in (h, c, d):\n"
+        "for m in (c, d, h):  # the hybrid last: its copy to Chroma is still waiting at exit\n"
         "    m.init()\n"
         "    m.remember('left open at exit', agent_id='exit-agent')\n"
     )
