@@ -11,6 +11,10 @@ Recall goes to the complete path that is cheaper: the primary for an agent small
 the index when it holds everything of that agent (nothing queued), else the primary
 again. The index stores each memory exactly as the primary had it, and deletions are
 queued like writes, so "nothing queued" means the index answer needs no second read.
+
+When the index is down, hung (every Chroma call is bounded by ``AGENTMEM_CHROMA_TIMEOUT``)
+or failing, writes still succeed (they stay queued) and recall is served by the primary:
+it never fails for the index's sake. ``reindex`` or the next successful copy catches up.
 """
 
 from __future__ import annotations

@@ -191,8 +191,9 @@ def test_servers_down_at_start_fail_fast_naming_the_redacted_url() -> None:
 def test_four_writers_of_the_same_ids_in_shuffled_orders_never_deadlock(
         pg_url: str, chroma_url: str, agent_id: str) -> None:
     """Fault class: lock-order deadlocks between agentmem's own batches (and index queue)."""
-    memories = [HybridMemory(embedder=HashingEmbedder(DIM), postgres=PostgresBackend(pg_url),
-                             chroma=ChromaBackend(chroma_url)) for _ in range(4)]
+    # No retries: a deadlock would surface as an error instead of being retried away.
+    memories = [HybridMemory(embedder=HashingEmbedder(DIM), postgres=PostgresBackend(
+        PostgresConfig(pg_url, retries=1)), chroma=ChromaBackend(chroma_url)) for _ in range(4)]
     for m in memories:
         m.init()
     ids = [f"same-{i}" for i in range(50)]
@@ -376,3 +377,21 @@ def test_unclosed_chroma_and_hybrid_memories_exit_cleanly(pg_url: str, chroma_ur
                            str(tmp_path / "chroma")], cwd=REPO, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and done.stderr == ""
+
+
+def test_fault_settings_reach_the_backends() -> None:
+    """AGENTMEM_RETRIES, AGENTMEM_STATEMENT_TIMEOUT and AGENTMEM_CHROMA_TIMEOUT are used."""
+    from agentmem.errors import ConfigError
+    from agentmem.factory import chroma_from_settings, postgres_from_settings
+
+    settings = load_settings(postgres_url="postgresql://127.0.0.1:1/x", chroma_url="http://h:1",
+                             retries=5, statement_timeout=2.5, chroma_timeout=4)
+    postgres, _ = postgres_from_settings(settings)
+    assert (postgres.config.retries, postgres.config.statement_timeout) == (5, 2.5)
+    assert chroma_from_settings(settings)[0].timeout == 4.0
+    defaults = load_settings()
+    assert (defaults.retries, defaults.statement_timeout, defaults.chroma_timeout) == (3, None, 30)
+    with pytest.raises(ConfigError, match="AGENTMEM_RETRIES"):
+        load_settings(retries=0)
+    with pytest.raises(ConfigError, match="timeout"):
+        ChromaBackend("http://h:1", timeout=0)
