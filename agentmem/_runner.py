@@ -10,14 +10,16 @@ not leak threads).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import threading
-from collections.abc import Coroutine
+import weakref
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["LoopRunner", "shared_runner"]
+__all__ = ["LoopRunner", "shared_runner", "spawn"]
 
 
 class LoopRunner:
@@ -56,6 +58,18 @@ class LoopRunner:
         else:
             coro.close()
 
+    def settle(self, timeout: float) -> None:
+        """Let the background work started by :func:`spawn` finish, up to ``timeout``."""
+        if self.closed or not self._thread.is_alive():
+            return
+
+        async def others() -> None:
+            pending = [t for t in _background if not t.done()]
+            if pending:
+                await asyncio.wait(pending, timeout=timeout)
+
+        asyncio.run_coroutine_threadsafe(others(), self._loop).result(timeout + 5)
+
     def close(self) -> None:
         if self._loop.is_closed():
             return
@@ -66,6 +80,14 @@ class LoopRunner:
 
 _lock = threading.Lock()
 _shared: LoopRunner | None = None
+_background: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
+def spawn(coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """Start background work on the running loop; it is let finish at interpreter exit."""
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    return task
 
 
 def shared_runner() -> LoopRunner:
@@ -74,7 +96,38 @@ def shared_runner() -> LoopRunner:
     with _lock:
         if _shared is None or _shared.closed:
             _shared = LoopRunner()
+            _before_executors_stop(_settle_at_exit)
         return _shared
+
+
+EXIT_SETTLE_SECONDS = 30.0
+
+
+def _settle_at_exit() -> None:
+    """At interpreter exit, finish background work while worker threads still run.
+
+    Python stops ``concurrent.futures`` executors before ``atexit`` handlers (where the
+    memories' finalizers close them) run; a copy to Chroma started then would fail with
+    "cannot schedule new futures after shutdown".
+    """
+    runner = _shared
+    if runner is not None:
+        runner.settle(EXIT_SETTLE_SECONDS)
+
+
+def _before_executors_stop(fn: Callable[[], None]) -> None:
+    """Run ``fn`` at exit before the executors stop (CPython's hook for exactly this, used
+    by concurrent.futures itself; hooks run last-registered first), else at ``atexit``."""
+    import concurrent.futures.thread  # noqa: F401 - its hook must be registered before ours
+
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:
+        atexit.register(fn)
+        return
+    try:
+        register(fn)
+    except RuntimeError:  # already shutting down: too late for the early hook
+        atexit.register(fn)
 
 
 def _forget_after_fork() -> None:

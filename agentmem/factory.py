@@ -40,7 +40,9 @@ def postgres_from_settings(settings: AgentMemSettings, *,
         url, embedded = embedded_postgres_url(settings.home), True
     config = PostgresConfig(url=url, search=settings.search, pool_min=settings.pool_min,
                             pool_max=settings.pool_max, ef_search=settings.ef_search,
-                            connect_timeout=connect_timeout or settings.connect_timeout)
+                            connect_timeout=connect_timeout or settings.connect_timeout,
+                            retries=settings.retries,
+                            statement_timeout=settings.statement_timeout)
     return PostgresBackend(config), embedded
 
 
@@ -48,7 +50,8 @@ def chroma_from_settings(settings: AgentMemSettings) -> tuple[ChromaBackend, boo
     """The Chroma backend: a server URL, or the directory under ``home`` (embedded)."""
     from .backends.chroma import ChromaBackend
 
-    return ChromaBackend(settings.chroma_location), settings.chroma_url is None
+    return (ChromaBackend(settings.chroma_location, timeout=settings.chroma_timeout),
+            settings.chroma_url is None)
 
 
 def backend_from_settings(settings: AgentMemSettings) -> Built:

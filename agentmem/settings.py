@@ -43,6 +43,12 @@ class AgentMemSettings(BaseSettings):
     pool_max: int = Field(default=10, ge=1, le=1000)
     connect_timeout: float = Field(default=10.0, gt=0, le=600)
     ef_search: int | None = Field(default=None, ge=1, le=1000)
+    # Faults: attempts for a transaction that failed on a lost connection, a deadlock or a
+    # serialization failure (1: no retry); PostgreSQL's statement_timeout (seconds, None:
+    # the server's); the bound on every Chroma HTTP call (seconds).
+    retries: int = Field(default=3, ge=1, le=20)
+    statement_timeout: float | None = Field(default=None, gt=0, le=86400)
+    chroma_timeout: float = Field(default=30.0, gt=0, le=3600)
     # The command line's logging: level, and ``json`` (one object per line) for containers.
     log_level: LogLevel = "WARNING"
     log_format: Literal["text", "json"] = "text"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from ..errors import AgentMemError, BackendError, BackendUnavailable, ConfigError, DimensionMismatch
 from ..settings import redact_url
@@ -39,10 +40,18 @@ def _unreachable(location: str) -> str:
             "(`chroma run --path DIR --port PORT`) or fix AGENTMEM_CHROMA_URL")
 
 
-def connect(location: str) -> ClientAPI:
+def _timed_out(location: str, timeout: float) -> str:
+    return (f"the Chroma server at {display_location(location)} did not answer within "
+            f"{timeout:g} s: check that it is healthy, or raise AGENTMEM_CHROMA_TIMEOUT")
+
+
+def connect(location: str, *, timeout: float = 30.0) -> ClientAPI:
     """A client for a server URL (``http(s)://HOST:PORT``) or a local directory.
 
-    Never attaches an embedding function: agentmem always passes its own vectors.
+    Every HTTP call of a server client is bounded by ``timeout`` seconds: chromadb's own
+    client waits forever, so the server is probed first (chromadb calls it while
+    constructing) and its HTTP session is given the bound. Never attaches an embedding
+    function: agentmem always passes its own vectors.
     """
     import chromadb
     from chromadb.config import Settings
@@ -68,11 +77,45 @@ def connect(location: str) -> ClientAPI:
         raise ConfigError(f"invalid Chroma URL {display_location(location)!r}: {exc}") from exc
     if not parts.hostname or parts.path not in ("", "/"):
         raise ConfigError(f"invalid Chroma URL {redact_url(location)!r}: use http(s)://HOST:PORT")
+    _probe(location, f"{parts.scheme}://{parts.netloc}", timeout)
     try:
-        return chromadb.HttpClient(host=parts.hostname, port=port,
-                                   ssl=parts.scheme == "https", settings=settings)
+        client = chromadb.HttpClient(host=parts.hostname, port=port, headers=_basic_auth(parts),
+                                     ssl=parts.scheme == "https", settings=settings)
     except ValueError as exc:  # chromadb turns a refused connection into ValueError
         raise BackendUnavailable(_unreachable(location)) from exc
+    _bound(client, timeout)
+    return client
+
+
+def _basic_auth(parts: SplitResult) -> dict[str, str] | None:
+    """``user:password@`` in the URL, sent as HTTP basic auth (a proxy in front of Chroma)."""
+    if parts.username is None:
+        return None
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def _probe(location: str, base: str, timeout: float) -> None:
+    """Fail fast, naming the server, when it does not answer a heartbeat within ``timeout``."""
+    import httpx
+
+    try:
+        httpx.get(f"{base}/api/v2/heartbeat", timeout=timeout)
+    except httpx.TimeoutException as exc:
+        raise BackendUnavailable(_timed_out(location, timeout)) from exc
+    except httpx.TransportError as exc:
+        raise BackendUnavailable(_unreachable(location)) from exc
+
+
+def _bound(client: ClientAPI, timeout: float) -> None:
+    """Give the HTTP session under a chromadb client a timeout (chromadb sets none)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise BackendError("this chromadb version keeps its HTTP session elsewhere: agentmem "
+                           "cannot bound its calls; install the chromadb version agentmem pins")
+    session.timeout = httpx.Timeout(timeout)
 
 
 def _raised_by_chromadb(exc: BaseException) -> bool:
@@ -100,6 +143,10 @@ def chroma_call(location: str, fn: Callable[..., T], *args: Any, **kwargs: Any) 
         return fn(*args, **kwargs)
     except AgentMemError:
         raise
+    except httpx.TimeoutException as exc:
+        raise BackendUnavailable(f"the Chroma server at {display_location(location)} did not "
+                                 "answer in time (AGENTMEM_CHROMA_TIMEOUT): check that it is "
+                                 "healthy") from exc
     except httpx.TransportError as exc:
         raise BackendUnavailable(_unreachable(location)) from exc
     except ChromaError as exc:

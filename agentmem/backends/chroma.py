@@ -202,13 +202,18 @@ class ChromaBackend:
 
     mode: Mode = "chroma"
 
-    def __init__(self, location: str, *, prefix: str = "agentmem") -> None:
+    def __init__(self, location: str, *, prefix: str = "agentmem",
+                 timeout: float = 30.0) -> None:
         if not isinstance(prefix, str) or not _PREFIX.match(prefix):
             raise ConfigError(f"invalid Chroma prefix {prefix!r}: use 1 to 32 letters, digits, "
                               "'-' or '_', starting with a letter or digit")
         if not isinstance(location, str) or not location.strip():
             raise ConfigError("the Chroma location must be a server URL or a directory path")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ConfigError(f"the Chroma timeout must be a positive number of seconds, "
+                              f"got {timeout!r}")
         self._target = location
+        self.timeout = float(timeout)  # seconds, every HTTP call of a server client
         self.location = display_location(location)
         self.prefix = prefix
         self._client_obj: ClientAPI | None = None
@@ -228,7 +233,7 @@ class ChromaBackend:
     def _client(self) -> ClientAPI:
         with self._lock:
             if self._client_obj is None:
-                self._client_obj = connect(self._target)
+                self._client_obj = connect(self._target, timeout=self.timeout)
             return self._client_obj
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:

@@ -11,6 +11,10 @@ Recall goes to the complete path that is cheaper: the primary for an agent small
 the index when it holds everything of that agent (nothing queued), else the primary
 again. The index stores each memory exactly as the primary had it, and deletions are
 queued like writes, so "nothing queued" means the index answer needs no second read.
+
+When the index is down, hung (every Chroma call is bounded by ``AGENTMEM_CHROMA_TIMEOUT``)
+or failing, writes still succeed (they stay queued) and recall is served by the primary:
+it never fails for the index's sake. ``reindex`` or the next successful copy catches up.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from .._runner import spawn
 from ..errors import BackendError, BackendUnavailable
 from ..filters import FilterNode
 from ..models import ChatTurn, Memory, MemoryHit, MemoryLink, MemoryType, RelatedMemory
@@ -149,7 +154,7 @@ class HybridBackend:
         self._dirty |= agent_ids
         self._last_write = time.monotonic()
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._copy_dirty())
+            self._task = spawn(self._copy_dirty())  # let finish at interpreter exit
 
     async def _copy_dirty(self) -> None:
         deadline = time.monotonic() + self.max_delay

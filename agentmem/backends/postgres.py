@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from ..embeddings import spec_of
 from ..errors import ConfigError, DimensionMismatch, InvalidInput, NotFound
@@ -34,7 +34,7 @@ from ..retrieval.lexical import K1, B, analyze, tsvector_text
 from ..settings import redact_url
 from . import _pg_links as _links
 from . import _pg_schema as schema
-from ._pg_errors import postgres_errors
+from ._pg_errors import Attempt, postgres_errors, retrying
 from ._vectors import as_matrix
 from .base import (
     Direction,
@@ -54,7 +54,7 @@ try:
     from psycopg import sql
     from psycopg.rows import dict_row, tuple_row
     from psycopg.types.json import Jsonb
-    from psycopg_pool import AsyncConnectionPool
+    from psycopg_pool import AsyncConnectionPool, PoolTimeout
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "the PostgreSQL backend needs psycopg, psycopg-pool and pgvector: "
@@ -62,6 +62,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 __all__ = ["AnnIndex", "PostgresBackend", "PostgresConfig", "redact_url", "to_sql"]
+
+T = TypeVar("T")
 
 _COLUMN_NAMES = ("agent_id", "id", "memory_type", "content", "user_id", "session_id",
                  "importance", "metadata", "source_ids", "created_at", "updated_at", "expires_at",
@@ -85,6 +87,7 @@ _COPY = sql.SQL("COPY agentmem_stage (ord, " + _COLUMNS + ", embedding, lexemes,
 _MERGE = sql.SQL(
     f"INSERT INTO agentmem_memories ({_COLUMNS}, embedding, lexemes, lexeme_count)"
     f" SELECT {_COLUMNS}, embedding, lexemes::tsvector, lexeme_count FROM agentmem_stage"
+    " ORDER BY agent_id, id"  # rows locked in one order by every writer: no deadlock
     " ON CONFLICT (agent_id, id) DO UPDATE SET"
     " memory_type = EXCLUDED.memory_type, content = EXCLUDED.content,"
     " user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,"
@@ -96,6 +99,7 @@ _MERGE = sql.SQL(
 )
 # A new seq on every enqueue: a drain removes only the entries it has copied (same seq).
 _ENQUEUE = (" INSERT INTO agentmem_index_queue (agent_id, id) SELECT agent_id, id FROM {}"
+            " ORDER BY agent_id, id"
             " ON CONFLICT (agent_id, id) DO UPDATE SET seq = nextval('agentmem_index_queue_seq')")
 # The n memories of one session created last before each given time (contextual indexing).
 _PRECEDING = (f"SELECT DISTINCT ON (m.id) {_M_COLUMNS}"
@@ -126,7 +130,7 @@ _UNEXPIRED = sql.SQL("(expires_at IS NULL OR expires_at > now())")
 def _enqueuing(statement: sql.Composable) -> sql.Composed:
     """``statement`` (a DELETE or UPDATE of memories) also queuing the rows it touched for
     the index, in the same statement; yields one row per row touched."""
-    return sql.SQL("WITH touched AS ({} RETURNING agent_id, id){} RETURNING 1").format(
+    return sql.SQL("WITH touched AS ({} RETURNING m.agent_id, m.id){} RETURNING 1").format(
         statement, sql.SQL(_ENQUEUE).format(sql.Identifier("touched")))
 
 
@@ -138,11 +142,18 @@ class PostgresConfig:
     pool_min: int = 1
     pool_max: int = 10
     connect_timeout: float = 10.0
+    retries: int = 3  # attempts after a lost connection, deadlock or serialization failure
+    statement_timeout: float | None = None  # seconds per statement on pooled connections
     search: Literal["auto", "exact"] = "auto"  # exact: never use the per-agent ANN indexes
     ef_search: int | None = None  # at least this hnsw.ef_search (None: optimize's choice)
     ann_refresh_seconds: float = 30.0  # how stale this process's list of ANN indexes may be
 
     def __post_init__(self) -> None:
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 1:
+            raise ConfigError(f"retries must be an int >= 1, got {self.retries!r}")
+        if self.statement_timeout is not None and not self.statement_timeout > 0:
+            raise ConfigError("statement_timeout must be positive seconds or None, got "
+                              f"{self.statement_timeout!r}")
         if self.search not in ("auto", "exact"):
             raise ConfigError(f"search must be 'auto' or 'exact', got {self.search!r}")
 
@@ -244,6 +255,26 @@ class PostgresBackend:
                 self.config.url, autocommit=True, connect_timeout=int(self.config.connect_timeout)
             )
 
+    async def _configure(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Prepare a new pooled connection: pgvector's types, the statement timeout."""
+        await register_vector_async(conn)
+        if self.config.statement_timeout is not None:
+            await conn.execute(sql.SQL("SET statement_timeout = {}").format(
+                sql.Literal(f"{int(self.config.statement_timeout * 1000)}ms")))
+
+    async def _retry(self, run: Callable[[Attempt], Awaitable[T]], *,
+                     idempotent: bool = True) -> T:
+        """``run`` with the configured retries (see :func:`._pg_errors.retrying`)."""
+        return await retrying(run, attempts=self.config.retries, idempotent=idempotent,
+                              on_drop=self._drop_dead)
+
+    async def _drop_dead(self) -> None:
+        """After a lost connection: have the pool test its idle connections and drop the
+        dead ones (after a server restart all of them are), so a retry gets a live one."""
+        if self._pool is not None:
+            with self._mapped():
+                await self._pool.check()
+
     async def _get_pool(self) -> AsyncConnectionPool[Any]:
         if self._pool is None:
             pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -251,7 +282,7 @@ class PostgresBackend:
                 min_size=self.config.pool_min,
                 max_size=self.config.pool_max,
                 open=False,
-                configure=register_vector_async,
+                configure=self._configure,
                 kwargs={"row_factory": dict_row, "autocommit": True},
                 timeout=self.config.connect_timeout,
             )
@@ -268,8 +299,20 @@ class PostgresBackend:
         """A pooled autocommit connection, driver errors mapped."""
         pool = await self._get_pool()
         with self._mapped():
-            async with pool.connection() as conn:
-                yield conn
+            try:
+                async with pool.connection() as conn:
+                    yield conn
+            except PoolTimeout:
+                await self._discard(pool)
+                raise
+
+    async def _discard(self, pool: AsyncConnectionPool[Any]) -> None:
+        """Forget a pool that could not hand out a connection in time: the next call opens
+        a new one, which connects at once (a failing pool retries only after a backoff, so
+        it would lag behind a server that has just been restarted)."""
+        if self._pool is pool:
+            self._pool = None
+            await pool.close(timeout=1.0)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -278,15 +321,20 @@ class PostgresBackend:
 
     async def _fetch(self, query: sql.Composable | str,
                      params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
-        async with self._conn() as conn:
-            cur = await conn.execute(query, params)  # type: ignore[arg-type]
-            return await cur.fetchall()
+        """Run one statement (retried: agentmem's single statements are idempotent)."""
+        async def run(_: Attempt) -> list[dict[str, Any]]:
+            async with self._conn() as conn:
+                cur = await conn.execute(query, params)  # type: ignore[arg-type]
+                return await cur.fetchall()
+        return await self._retry(run)
 
     async def _execute(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> int:
-        """Run one statement; returns the rows it touched."""
-        async with self._conn() as conn:
-            cur = await conn.execute(query, params)  # type: ignore[arg-type]
-            return int(cur.rowcount)
+        """Run one statement (retried like :meth:`_fetch`); returns the rows it touched."""
+        async def run(_: Attempt) -> int:
+            async with self._conn() as conn:
+                cur = await conn.execute(query, params)  # type: ignore[arg-type]
+                return int(cur.rowcount)
+        return await self._retry(run)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -431,8 +479,18 @@ class PostgresBackend:
         if not memories:
             return
         matrix = as_matrix(vectors, self._dimension)
-        # One row per (agent_id, id), the last given winning, as consecutive upserts would.
+        # One row per (agent_id, id), the last given winning, as consecutive upserts would;
+        # staged in (agent_id, id) order, the order every writer locks rows in.
         last = {(m.agent_id, m.id): i for i, m in enumerate(memories)}
+        order = [last[key] for key in sorted(last)]
+        terms_of = [analyze(memories[i].content if lexical_texts is None else lexical_texts[i])
+                    for i in order]
+        # A keyed upsert: running it again after a commit whose answer was lost is harmless.
+        await self._retry(lambda _: self._merge(memories, matrix, order, terms_of, pending))
+
+    async def _merge(self, memories: Sequence[Memory], matrix: Any, order: list[int],
+                     terms_of: list[list[str]], pending: bool) -> None:
+        """One try of an upsert: COPY into the staging table, merge, queue; one transaction."""
         async with self._conn() as conn:
             if not getattr(conn, "_agentmem_stage", False):
                 await conn.execute(_STAGE)  # per session, outside the transaction below
@@ -440,9 +498,8 @@ class PostgresBackend:
             async with conn.transaction():
                 async with conn.cursor().copy(_COPY) as copy:
                     copy.set_types(_STAGE_TYPES)
-                    for i in sorted(last.values()):
+                    for i, terms in zip(order, terms_of, strict=True):
                         m = memories[i]
-                        terms = analyze(m.content if lexical_texts is None else lexical_texts[i])
                         await copy.write_row((
                             i, m.agent_id, m.id, m.memory_type.value, m.content, m.user_id,
                             m.session_id, m.importance, Jsonb(m.metadata), m.source_ids,
@@ -564,9 +621,12 @@ class PostgresBackend:
                     ) -> tuple[sql.Composable, list[Any]]:
         cond, params = to_sql(where)
         by_ids = sql.SQL("id = ANY(%s)") if ids is not None else sql.SQL("TRUE")
+        # The rows are locked in id order first, the order every writer locks them in.
         return sql.SQL(
-            "DELETE FROM agentmem_memories WHERE agent_id = %s AND memory_type = ANY(%s)"
-            " AND {by_ids} AND ({cond})").format(by_ids=by_ids, cond=cond), [
+            "DELETE FROM agentmem_memories m USING (SELECT agent_id, id FROM agentmem_memories"
+            " WHERE agent_id = %s AND memory_type = ANY(%s) AND {by_ids} AND ({cond})"
+            " ORDER BY id FOR UPDATE) l WHERE m.agent_id = l.agent_id AND m.id = l.id"
+        ).format(by_ids=by_ids, cond=cond), [
             agent_id, [t.value for t in memory_types],
             *([list(ids)] if ids is not None else []), *params]
 
@@ -635,8 +695,10 @@ class PostgresBackend:
         with ``pending``. Returns how many changed."""
         if not ids:
             return 0
-        update = sql.SQL("UPDATE agentmem_memories SET expires_at = %s WHERE agent_id = %s"
-                         " AND id = ANY(%s) AND {}").format(_UNEXPIRED)
+        update = sql.SQL(
+            "UPDATE agentmem_memories m SET expires_at = %s FROM (SELECT agent_id, id FROM"
+            " agentmem_memories WHERE agent_id = %s AND id = ANY(%s) AND {} ORDER BY id"
+            " FOR UPDATE) l WHERE m.agent_id = l.agent_id AND m.id = l.id").format(_UNEXPIRED)
         params = [expires_at, agent_id, list(ids)]
         if not pending:
             return await self._execute(update, params)
@@ -736,45 +798,62 @@ class PostgresBackend:
                             agent_id: str | None = None, batch_size: int = 1000) -> int:
         """Copy queued rows to the index (``write``), drop deleted ones (``remove``).
 
-        One drainer per agent at a time (an advisory lock; writers never wait). An entry
-        leaves the queue only if it was not queued again meanwhile, so a row updated while
-        it was being copied is copied again. If a callback raises, the rest stay queued.
+        No transaction is open and no row is locked while the index is called: a batch
+        is read, written to the index, and then only the entries not queued again
+        meanwhile (same seq) leave the queue, in one short statement; a row updated while
+        it was being copied stays queued and is copied again. One drainer per agent at a
+        time: a session advisory lock on the drainer's connection, which writers never
+        take and other drainers only try. If a callback raises, the rest stay queued.
         """
         agents = [agent_id] if agent_id is not None else [
             r["agent_id"] for r in await self._fetch(
                 "SELECT DISTINCT agent_id FROM agentmem_index_queue ORDER BY 1")]
         done = 0
         for agent in agents:
-            while True:
-                async with self._transaction() as conn:
-                    cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))"
-                                             " AS got", [_DRAIN_LOCK, agent])
-                    if not (await cur.fetchone() or {}).get("got"):
-                        break  # another drainer has this agent
-                    cur = await conn.execute(
-                        f"SELECT q.id AS qid, q.seq, {_M_COLUMNS}, m.embedding"
-                        " FROM agentmem_index_queue q LEFT JOIN agentmem_memories m"
-                        " ON m.agent_id = q.agent_id AND m.id = q.id WHERE q.agent_id = %s"
-                        " ORDER BY q.seq LIMIT %s", [agent, batch_size])
-                    rows = await cur.fetchall()
-                    if not rows:
-                        break
-                    present = [r for r in rows if r["id"] is not None]
-                    gone = [r["qid"] for r in rows if r["id"] is None]
-                    if present:
-                        await write([_memory(r) for r in present],
-                                    [_floats(r["embedding"]) for r in present])
-                    if gone:
-                        await remove(agent, gone)
-                    await conn.execute(
-                        "DELETE FROM agentmem_index_queue q USING unnest(%s::text[], %s::bigint[])"
-                        " AS done(id, seq) WHERE q.agent_id = %s AND q.id = done.id"
-                        " AND q.seq = done.seq", [[r["qid"] for r in rows],
-                                                  [r["seq"] for r in rows], agent])
-                done += len(rows)
-                if len(rows) < batch_size:
-                    break
+            async with self._conn() as conn:
+                cur = await conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s)) AS got",
+                                         [_DRAIN_LOCK, agent])
+                if not (await cur.fetchone() or {}).get("got"):
+                    continue  # another drainer has this agent
+                try:
+                    done += await self._drain_agent(conn, agent, write, remove, batch_size)
+                finally:
+                    if not conn.closed:
+                        await conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))",
+                                           [_DRAIN_LOCK, agent])
         return done
+
+    async def _drain_agent(self, conn: psycopg.AsyncConnection[Any], agent: str,
+                           write: IndexWriter, remove: IndexRemover, batch_size: int) -> int:
+        """Drain one agent's queue on ``conn`` (autocommit: each statement its own)."""
+        done = 0
+        while True:
+            cur = await conn.execute(
+                f"SELECT q.id AS qid, q.seq, {_M_COLUMNS}, m.embedding"
+                " FROM agentmem_index_queue q LEFT JOIN agentmem_memories m"
+                " ON m.agent_id = q.agent_id AND m.id = q.id WHERE q.agent_id = %s"
+                " ORDER BY q.seq LIMIT %s", [agent, batch_size])
+            rows = await cur.fetchall()
+            if not rows:
+                return done
+            present = [r for r in rows if r["id"] is not None]
+            gone = [r["qid"] for r in rows if r["id"] is None]
+            if present:
+                await write([_memory(r) for r in present],
+                            [_floats(r["embedding"]) for r in present])
+            if gone:
+                await remove(agent, gone)
+            copied = sorted((r["qid"], r["seq"]) for r in rows)
+            await conn.execute(
+                "DELETE FROM agentmem_index_queue q USING (SELECT q2.agent_id, q2.id"
+                " FROM agentmem_index_queue q2 JOIN unnest(%s::text[], %s::bigint[])"
+                " AS done(id, seq) ON q2.id = done.id AND q2.seq = done.seq"
+                " WHERE q2.agent_id = %s ORDER BY q2.id FOR UPDATE OF q2) l"
+                " WHERE q.agent_id = l.agent_id AND q.id = l.id",
+                [[i for i, _ in copied], [n for _, n in copied], agent])
+            done += len(rows)
+            if len(rows) < batch_size:
+                return done
 
     # -- ANN indexes for large agents --
 
@@ -889,13 +968,19 @@ class PostgresBackend:
                            replace: tuple[str, str] | None = None) -> None:
         rows = [(t.agent_id, t.session_id, t.role, t.content, Jsonb(t.extra), t.created_at)
                 for t in turns]
-        async with self._transaction() as conn, conn.cursor() as cur:
-            if replace is not None:
-                await cur.execute("DELETE FROM agentmem_turns WHERE agent_id = %s"
-                                  " AND session_id = %s", list(replace))
-            await cur.executemany(
-                "INSERT INTO agentmem_turns (agent_id, session_id, role, content, extra,"
-                " created_at) VALUES (%s, %s, %s, %s, %s, %s)", rows)
+
+        async def run(attempt: Attempt) -> None:
+            async with self._conn() as conn, conn.transaction(), conn.cursor() as cur:
+                if replace is not None:
+                    await cur.execute("DELETE FROM agentmem_turns WHERE agent_id = %s"
+                                      " AND session_id = %s", list(replace))
+                await cur.executemany(
+                    "INSERT INTO agentmem_turns (agent_id, session_id, role, content,"
+                    " extra, created_at) VALUES (%s, %s, %s, %s, %s, %s)", rows)
+                attempt.committing = True  # from here a lost answer may hide a commit
+
+        # Appending turns is not idempotent: retried only when it certainly did not commit.
+        await self._retry(run, idempotent=replace is not None)
 
     async def sessions(self, agent_id: str) -> list[str]:
         rows = await self._fetch("SELECT session_id FROM agentmem_turns WHERE agent_id = %s"
