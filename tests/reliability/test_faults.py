@@ -174,14 +174,15 @@ def test_hung_chroma_times_out_and_hybrid_remember_still_succeeds(
 def test_servers_down_at_start_fail_fast_naming_the_redacted_url() -> None:
     """Fault: nothing listens where PostgreSQL and Chroma should be."""
     port = free_port()
-    url = f"postgresql://agent:s3cret-pw@127.0.0.1:{port}/mem"
+    password = f"pw-{uuid.uuid4().hex[:12]}"  # made here: no literal password in the repository
+    url = f"postgresql://agent:{password}@127.0.0.1:{port}/mem"
     started = time.monotonic()
     memory = HybridMemory(embedder=HashingEmbedder(DIM),
                           postgres=PostgresBackend(PostgresConfig(url, connect_timeout=2)))
     with pytest.raises(BackendUnavailable) as caught:
         memory.init()
     assert time.monotonic() - started < 30
-    assert f"127.0.0.1:{port}" in str(caught.value) and "s3cret-pw" not in str(caught.value)
+    assert f"127.0.0.1:{port}" in str(caught.value) and password not in str(caught.value)
     memory.close()
     chroma = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(BackendUnavailable, match=chroma.split("//")[1]):

@@ -278,3 +278,41 @@ def test_no_secret_is_tracked_in_the_repository() -> None:
             continue
         found += repository_secrets(path, text)
     assert found == []
+
+
+def test_chroma_url_credentials_are_sent_as_basic_auth_not_dropped() -> None:
+    """``http://user:password@host`` reaches the server (a proxy in front of Chroma) as HTTP
+    basic auth on every request, the probe's and chromadb's own."""
+    import base64
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    password = secret()
+    seen: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            seen.append(self.headers.get("Authorization"))
+            body = b'{"nanosecond heartbeat": 1}' if "heartbeat" in self.path else b"{}"
+            self.send_response(200 if "heartbeat" in self.path else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass  # keep the test's output clean
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        memory = HybridMemory(embedder=HashingEmbedder(8), chroma=ChromaBackend(
+            f"http://admin:{password}@127.0.0.1:{server.server_address[1]}"))
+        with pytest.raises(AgentMemError) as caught:
+            memory.init()  # the fake answers only the heartbeat
+        memory.close()
+    finally:
+        server.shutdown()
+    expected = "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()
+    assert len(seen) >= 2 and set(seen) == {expected}
+    assert password not in str(caught.value)
