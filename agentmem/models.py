@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from .errors import InvalidInput
 
@@ -207,12 +207,13 @@ class Memory(BaseModel):
 
     model_config = ConfigDict(validate_assignment=True, use_enum_values=False)
 
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
-    content: str
+    # Strict: a str only (bytes are not silently decoded).
+    id: StrictStr = Field(default_factory=lambda: str(uuid.uuid4()))
+    content: StrictStr
     memory_type: MemoryType = MemoryType.EPISODIC
-    agent_id: str
-    user_id: str | None = None
-    session_id: str | None = None
+    agent_id: StrictStr
+    user_id: StrictStr | None = None
+    session_id: StrictStr | None = None
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
     # Derived from importance when not given (validate_default runs the validator on None).
     tier: MemoryTier | None = Field(default=None, validate_default=True)
@@ -305,10 +306,10 @@ class Memory(BaseModel):
 class ChatTurn(BaseModel):
     """One message of a conversation; ``extra`` keeps framework fields losslessly."""
 
-    session_id: str
-    agent_id: str
-    role: str
-    content: str = ""
+    session_id: StrictStr
+    agent_id: StrictStr
+    role: StrictStr
+    content: StrictStr = ""
     extra: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
 

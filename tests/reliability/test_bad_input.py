@@ -1,0 +1,146 @@
+"""Bad input, through the core API and every adapter, in every mode: a typed agentmem error
+(or the documented safe handling) and the store unchanged.
+
+The table is :mod:`tests.reliability.cases`; each case runs against a fresh, seeded agent on
+the session's shared memories (one per mode). Hypothesis then throws random unicode
+(surrogates included) and random JSON-ish metadata at ``remember`` and ``recall``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentmem import HybridMemory, Memory
+from agentmem.errors import AgentMemError
+from tests.conftest import MODES
+from tests.reliability.cases import CASES, DIM, SEED_SESSION, Case, Ctx
+
+PARAMS = [pytest.param(c, mode, id=f"{mode}-{c.surface}-{c.name}")
+          for c in CASES for mode in c.modes]
+
+
+# Per (mode, memory): a seeded agent the last case left exactly as it found it, and its
+# snapshot. Reusing only a verified-unchanged agent keeps cases apart and the file fast.
+_UNCHANGED: dict[tuple[str, int], tuple[Ctx, tuple[Any, ...]]] = {}
+
+
+def _seed(memory: HybridMemory, mode: str) -> Ctx:
+    agent = f"bad-{uuid.uuid4().hex[:12]}"
+    memory.remember_many([Memory(id="d", content="seed d", agent_id=agent, memory_type="semantic",
+                                 metadata={"topic": "seed"}),
+                          Memory(id="s", content="seed s", agent_id=agent)])
+    memory.add_turn(SEED_SESSION, agent, "user", "hello")
+    return Ctx(memory, agent, mode)
+
+
+def _snapshot(memory: HybridMemory, agent: str) -> tuple[Any, ...]:
+    """Everything an agent holds: memories (all types, with metadata), sessions and turns."""
+    rows = sorted((m.id, m.content, m.memory_type.value, json.dumps(m.metadata, sort_keys=True),
+                   m.updated_at, m.expires_at) for m in memory.memories(agent))
+    sessions = memory.sessions(agent)
+    turns = [(s, [(t.role, t.content, json.dumps(t.extra, sort_keys=True))
+                  for t in memory.history(s, agent)]) for s in sessions]
+    return rows, sessions, turns
+
+
+def test_table_is_large_and_names_are_unique() -> None:
+    names = [c.name for c in CASES]
+    assert len(set(names)) == len(names), sorted(n for n in names if names.count(n) > 1)
+    assert len(CASES) >= 100
+    assert {c.surface for c in CASES} >= {"core", "lc_store", "lc_history", "lc_retriever",
+                                          "lc_tools", "lg_store", "li_store", "li_chat"}
+
+
+@pytest.mark.parametrize(("bad", "mode"), PARAMS)
+def test_bad_input(bad: Case, mode: str, hashing_memories: dict[str, HybridMemory]) -> None:
+    memory = hashing_memories[mode]
+    ctx, before = _UNCHANGED.pop((mode, id(memory)), (None, ()))
+    if ctx is None:
+        ctx = _seed(memory, mode)
+        before = _snapshot(memory, ctx.agent)
+    assert len(before[0]) == 2 and before[1] == [SEED_SESSION]
+    if bad.error is None:
+        result = bad.call(ctx)
+        assert bad.check is not None and bad.check(result), f"unexpected result {result!r:.300}"
+    else:
+        with pytest.raises(bad.error) as caught:
+            bad.call(ctx)
+        assert str(caught.value), "a typed error must say what was wrong"
+    after = _snapshot(ctx.memory, ctx.agent)
+    assert after == before
+    _UNCHANGED[(mode, id(memory))] = (ctx, after)
+
+
+# -- hypothesis: random text and metadata round-trip or raise a typed error ----------------
+
+ANY_CHAR = st.characters(codec=None, exclude_categories=())  # surrogates and NUL included
+TEXT = st.text(ANY_CHAR, max_size=40)
+SCALAR = (st.none() | st.booleans() | st.integers() | TEXT
+          | st.floats(allow_nan=True, allow_infinity=True))
+JSONISH = st.recursive(SCALAR, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(ANY_CHAR, max_size=8), inner, max_size=3),
+                       max_leaves=10)
+METADATA = st.dictionaries(st.text(ANY_CHAR, max_size=10), JSONISH, max_size=5)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality where a float keeps its value (JSON may turn 1.0 into 1 on some paths)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and float(a) == float(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=30, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(text=TEXT, metadata=METADATA)
+def test_random_text_and_metadata(mode: str, hashing_memories: dict[str, HybridMemory],
+                                  text: str, metadata: dict[str, Any]) -> None:
+    memory = hashing_memories[mode]
+    agent = f"fuzz-{uuid.uuid4().hex[:12]}"
+    try:
+        stored = memory.remember(text, agent, metadata=metadata)
+    except AgentMemError:
+        assert memory.memories(agent) == []
+    else:
+        got = memory.get(stored.id, agent)
+        assert got.content == text and _same(got.metadata, metadata)
+        assert not any(isinstance(v, float) and not math.isfinite(v) for v in metadata.values())
+    try:
+        hits = memory.recall(text, agent, k=3)
+    except AgentMemError:
+        return
+    assert all(math.isfinite(h.score) for h in hits)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_limits_hold_at_the_edge(mode: str, hashing_memories: dict[str, HybridMemory]) -> None:
+    """What the limits allow is stored and found in every mode (a limit, not a breakage)."""
+    from agentmem._validate import MAX_QUERY_CHARS
+    from agentmem.models import MAX_CONTENT_BYTES, MAX_DEPTH, MAX_METADATA_KEYS
+
+    memory, agent = hashing_memories[mode], f"edge-{uuid.uuid4().hex[:12]}"
+    nested: dict[str, Any] = {"v": 1}
+    for _ in range(MAX_DEPTH - 1):
+        nested = {"v": nested}
+    words = " ".join(f"w{i:x}" for i in range(MAX_CONTENT_BYTES // 7))
+    long = memory.remember((words + " zebra")[:MAX_CONTENT_BYTES - 20] + " y" + "q" * 300, agent,
+                           metadata={f"k{i}": i for i in range(MAX_METADATA_KEYS)})
+    deepest = memory.remember("deep zebra", agent, metadata={"n": nested["v"]})
+    assert memory.get(long.id, agent).metadata["k255"] == 255
+    assert memory.get(deepest.id, agent).metadata == {"n": nested["v"]}
+    assert memory.memories(agent, filter={"k255": 255})[0].id == long.id
+    hits = memory.recall(("zebra " * MAX_QUERY_CHARS)[:MAX_QUERY_CHARS], agent, k=2)
+    assert {h.memory.id for h in hits} == {long.id, deepest.id}
+    assert memory.recall_by_vector([1.0] + [0.0] * (DIM - 1), agent, k=2)
