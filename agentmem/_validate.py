@@ -1,4 +1,26 @@
-"""Argument checks shared by the facade: each turns bad input into :class:`InvalidInput`."""
+"""Argument checks shared by the facade: each turns bad input into :class:`InvalidInput`.
+
+Validation happens once, here and in the models, never in a backend, so every mode and
+adapter refuses the same input the same way. The choices (limits in :mod:`agentmem.models`):
+
+* Text (content, ids, agents, sessions, roles, queries, metadata keys and values, filter
+  values) must be valid Unicode (no lone surrogate) without NUL: PostgreSQL text cannot
+  hold NUL, so no mode accepts it.
+* A memory's or turn's text is at most ``MAX_CONTENT_BYTES`` (256 KiB of UTF-8); the keyword
+  index keeps at most that much of the text with its context turns and skips words over
+  ``MAX_WORD_CHARS`` (:func:`indexable`), so PostgreSQL's 1 MB ``tsvector`` is never hit.
+* Metadata: at most ``MAX_METADATA_KEYS`` (256) top-level keys, ``MAX_METADATA_BYTES``
+  (256 KiB) as JSON, ``MAX_DEPTH`` (32) levels; filters nest at most 32 levels and compare
+  integers of 64 bits. A query is at most ``MAX_QUERY_CHARS`` (16,384) characters.
+* Vectors: flat lists (or arrays) of int or float, finite, not all zeros, of the store's
+  dimension (``DimensionMismatch`` otherwise).
+* Ids: a bare string passed as ``ids`` is one id, never split into characters; ``None`` or
+  a non-string inside is an error. Duplicate ids in one batch are an error. Batches hold
+  :class:`Memory` / :class:`ChatTurn` objects only (no dicts), and are validated again at
+  the storage boundary (:func:`stored`, :func:`turns`), so ``model_construct`` rows cannot
+  slip through.
+* Timestamps must be timezone-aware and stay within years 1..9999 once converted to UTC.
+"""
 
 from __future__ import annotations
 

@@ -302,6 +302,8 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
                       mmr: MMR | None, lexical_weight: float | None,
                       lexical_query: str | None, expand_related: bool) -> list[MemoryHit]:
         agent, types, where = check.scope(agent_id, memory_types, filter)
+        if lexical_query is not None:
+            check.query_text(lexical_query, "lexical_query")
         k, lexical_query = check.top_k(k), lexical_query or query
         if lexical_weight is not None:
             lexical_weight = check.weight(lexical_weight, "lexical_weight")

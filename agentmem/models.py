@@ -240,6 +240,13 @@ class Memory(BaseModel):
     def _opt_ids(cls, v: str | None, info: Any) -> str | None:
         return None if v is None else _check_name(v, info.field_name)
 
+    @field_validator("importance", mode="before")
+    @classmethod
+    def _not_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("importance must be a number in [0, 1], not a bool")
+        return v
+
     @field_validator("importance")
     @classmethod
     def _finite(cls, v: float) -> float:

@@ -118,7 +118,7 @@ class Case:
 
     name: str
     surface: str
-    call: Callable[[Ctx], Any]
+    call: Callable[..., Any]  # called as call(ctx); extra parameters bind loop values
     error: type[Exception] | None = InvalidInput
     check: Callable[[Any], bool] | None = None
     modes: tuple[str, ...] = ALL_MODES
@@ -128,7 +128,7 @@ class Case:
 CASES: list[Case] = []
 
 
-def case(name: str, surface: str, call: Callable[[Ctx], Any],
+def case(name: str, surface: str, call: Callable[..., Any],
          error: type[Exception] | None = InvalidInput, check: Callable[[Any], bool] | None = None,
          modes: tuple[str, ...] = ALL_MODES, prescribed: bool = False) -> None:
     CASES.append(Case(name, surface, call, error, check, modes, prescribed))
@@ -201,10 +201,10 @@ case("remember user nul", "core", lambda c: c.memory.remember("x", c.agent, user
 case("remember source_ids surrogate", "core",
      lambda c: c.memory.remember("x", c.agent, source_ids=["\udfff"]))
 case("add_turn role empty", "core", lambda c: c.memory.add_turn(SEED_SESSION, c.agent, "", "x"))
-case("history None", "core", lambda c: c.memory.history(None, c.agent))  # type: ignore[arg-type]
-case("clear_history None", "core", lambda c: c.memory.clear_history(None, c.agent))  # type: ignore[arg-type]
-case("get_many [None]", "core", lambda c: c.memory.get_many([None], c.agent))  # type: ignore[list-item]
-case("get_many int", "core", lambda c: c.memory.get_many(123, c.agent))  # type: ignore[arg-type]
+case("history None", "core", lambda c: c.memory.history(None, c.agent))
+case("clear_history None", "core", lambda c: c.memory.clear_history(None, c.agent))
+case("get_many [None]", "core", lambda c: c.memory.get_many([None], c.agent))
+case("get_many int", "core", lambda c: c.memory.get_many(123, c.agent))
 case("get_many surrogate inside", "core", lambda c: c.memory.get_many(["d", "\ud800"], c.agent))
 case("get_many bare string is one id", "core", lambda c: c.memory.get_many("ds", c.agent),
      error=None, check=lambda r: r == [])
@@ -212,8 +212,8 @@ case("get_many bare string finds it", "core", lambda c: c.memory.get_many("d", c
      error=None, check=lambda r: [m.id for m in r] == ["d"])
 case("forget bare string is one id", "core", lambda c: c.memory.forget("ds", c.agent),
      error=None, check=lambda r: r == 0)
-case("forget [None]", "core", lambda c: c.memory.forget([None], c.agent))  # type: ignore[list-item]
-case("forget int", "core", lambda c: c.memory.forget(123, c.agent))  # type: ignore[arg-type]
+case("forget [None]", "core", lambda c: c.memory.forget([None], c.agent))
+case("forget int", "core", lambda c: c.memory.forget(123, c.agent))
 case("forget nothing named", "core", lambda c: c.memory.forget(agent_id=c.agent))
 case("lc get_by_ids bare string is one id", "lc_store", lambda c: c.lc_store.get_by_ids("ds"),
      error=None, check=lambda r: r == [])
@@ -229,7 +229,7 @@ case("li delete_nodes nul id", "li_store", lambda c: c.li_store.delete_nodes(["d
      error=InvalidFilter)
 case("set_expiry [None]", "core", lambda c: c.memory.set_expiry([None], c.agent, None),
      modes=PG_MODES)
-case("links None", "core", lambda c: c.memory.links(None, c.agent), modes=PG_MODES)  # type: ignore[arg-type]
+case("links None", "core", lambda c: c.memory.links(None, c.agent), modes=PG_MODES)
 case("link to itself", "core", lambda c: c.memory.link("d", "d", c.agent), modes=PG_MODES)
 case("link relation injection", "core",
      lambda c: c.memory.link("d", "s", c.agent, relation="x'; DROP TABLE agentmem_memories;--"),
@@ -270,15 +270,18 @@ case("lg search 1MB query", "lg_store", lambda c: c.lg_store.search(("ns",), que
 case("update metadata 5000 deep", "core",
      lambda c: c.memory.update("d", c.agent, metadata=deep(5000)))
 case("update content nul", "core", lambda c: c.memory.update("d", c.agent, content="\x00"))
-case("update id int", "core", lambda c: c.memory.update(123, c.agent, content="x"))  # type: ignore[arg-type]
+case("update id int", "core", lambda c: c.memory.update(123, c.agent, content="x"))
 
 # -- numbers, enums, datetimes ----------------------------------------------------------------
 
-for label, kw in {"importance nan": {"importance": math.nan}, "importance 1.5": {"importance": 1.5},
-                  "importance str": {"importance": "high"}, "type bogus": {"memory_type": "bogus"},
-                  "tier bogus": {"tier": "eternal"}, "expires naive": {"expires_at": datetime(2030, 1, 1)},
-                  "expires past 9999": {"expires_at": LATE}, "expires before 1": {"expires_at": EARLY},
-                  "expires text": {"expires_at": "tomorrow"}}.items():
+BAD_FIELDS: dict[str, dict[str, Any]] = {
+    "importance nan": {"importance": math.nan}, "importance 1.5": {"importance": 1.5},
+    "importance str": {"importance": "high"}, "importance True": {"importance": True},
+    "type bogus": {"memory_type": "bogus"}, "tier bogus": {"tier": "eternal"},
+    "expires naive": {"expires_at": datetime(2030, 1, 1)}, "expires past 9999": {"expires_at": LATE},
+    "expires before 1": {"expires_at": EARLY}, "expires text": {"expires_at": "tomorrow"},
+}
+for label, kw in BAD_FIELDS.items():
     case(f"remember {label}", "core", lambda c, k=kw: c.memory.remember("x", c.agent, **k))
 case("set_expiry past 9999", "core", lambda c: c.memory.set_expiry(["d"], c.agent, LATE),
      modes=PG_MODES)
@@ -304,7 +307,7 @@ case("history limit True", "core", lambda c: c.memory.history(SEED_SESSION, c.ag
 case("history limit 0", "core", lambda c: c.memory.history(SEED_SESSION, c.agent, limit=0))
 case("memories limit -1", "core", lambda c: c.memory.memories(c.agent, limit=-1))
 case("memories limit True", "core", lambda c: c.memory.memories(c.agent, limit=True))
-case("memories offset str", "core", lambda c: c.memory.memories(c.agent, offset="1"))  # type: ignore[arg-type]
+case("memories offset str", "core", lambda c: c.memory.memories(c.agent, offset="1"))
 case("recall lexical_weight 2", "core", lambda c: c.memory.recall("x", c.agent, lexical_weight=2.0))
 case("recall memory_types empty", "core", lambda c: c.memory.recall("x", c.agent, memory_types=[]))
 case("recall memory_types bogus", "core",
@@ -348,7 +351,11 @@ for label in ("short", "nan", "strings", "zero", "nested"):
         case(f"li node embedding {label}", "li_store", lambda c, b=bad: _li_add(c, "x", b),
              error=err)
     case(f"li query embedding {label}", "li_store", lambda c, b=bad: _li_query(c, b), error=err)
-case("recall_by_vector None", "core", lambda c: c.memory.recall_by_vector(None, c.agent))  # type: ignore[arg-type]
+case("recall_by_vector lexical_query surrogate", "core",
+     lambda c: c.memory.recall_by_vector(vec(), c.agent, lexical_query="\ud800"))
+case("recall_by_vector lexical_query 1MB", "core",
+     lambda c: c.memory.recall_by_vector(vec(), c.agent, lexical_query=MB))
+case("recall_by_vector None", "core", lambda c: c.memory.recall_by_vector(None, c.agent))
 
 
 def _li_query(c: Ctx, embedding: Any, k: int = 2) -> Any:
@@ -367,10 +374,10 @@ def _row(c: Ctx, id: str, content: str = "fine") -> Memory:
 
 
 case("remember_many dict row", "core",
-     lambda c: c.memory.remember_many([{"content": "x", "agent_id": c.agent}]))  # type: ignore[list-item]
-case("remember_many None row", "core", lambda c: c.memory.remember_many([None]))  # type: ignore[list-item]
-case("remember_many a string", "core", lambda c: c.memory.remember_many("abc"))  # type: ignore[arg-type]
-case("remember_many a Memory", "core", lambda c: c.memory.remember_many(_row(c, "m1")))  # type: ignore[arg-type]
+     lambda c: c.memory.remember_many([{"content": "x", "agent_id": c.agent}]))
+case("remember_many None row", "core", lambda c: c.memory.remember_many([None]))
+case("remember_many a string", "core", lambda c: c.memory.remember_many("abc"))
+case("remember_many a Memory", "core", lambda c: c.memory.remember_many(_row(c, "m1")))
 case("remember_many duplicate ids", "core",
      lambda c: c.memory.remember_many([_row(c, "dup", "one"), _row(c, "dup", "two")]))
 case("remember_many bad last row", "core",
@@ -392,8 +399,8 @@ case("remember_many ragged embeddings", "core",
      lambda c: c.memory.remember_many([_row(c, "e1"), _row(c, "e2")],
                                       embeddings=[vec(), vec()[:10]]), error=DimensionMismatch)
 case("add_turns dict", "core", lambda c: c.memory.add_turns(
-    [{"session_id": SEED_SESSION, "agent_id": c.agent, "role": "user"}]))  # type: ignore[list-item]
-case("add_turns a string", "core", lambda c: c.memory.add_turns("abc"))  # type: ignore[arg-type]
+    [{"session_id": SEED_SESSION, "agent_id": c.agent, "role": "user"}]))
+case("add_turns a string", "core", lambda c: c.memory.add_turns("abc"))
 case("add_turns model_construct", "core", lambda c: c.memory.add_turns(
     [ChatTurn.model_construct(session_id=SEED_SESSION, agent_id=c.agent, role="user",
                               content="\x00")]))

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentmem import HybridMemory, Memory
+from agentmem import HybridMemory, Memory, MemoryType
 from agentmem.errors import AgentMemError
 from tests.conftest import MODES
 from tests.reliability.cases import CASES, DIM, SEED_SESSION, Case, Ctx
@@ -33,7 +33,7 @@ _UNCHANGED: dict[tuple[str, int], tuple[Ctx, tuple[Any, ...]]] = {}
 
 def _seed(memory: HybridMemory, mode: str) -> Ctx:
     agent = f"bad-{uuid.uuid4().hex[:12]}"
-    memory.remember_many([Memory(id="d", content="seed d", agent_id=agent, memory_type="semantic",
+    memory.remember_many([Memory(id="d", content="seed d", agent_id=agent, memory_type=MemoryType.SEMANTIC,
                                  metadata={"topic": "seed"}),
                           Memory(id="s", content="seed s", agent_id=agent)])
     memory.add_turn(SEED_SESSION, agent, "user", "hello")
