@@ -48,7 +48,7 @@ from .models import (
 )
 
 __all__ = ["MAX_K", "MAX_QUERY_CHARS", "MAX_WORD_CHARS", "MemoryTypes", "build", "embeddings",
-           "ids", "indexable", "limit", "memories", "memory_types", "offset", "query_text",
+           "fit_query", "ids", "indexable", "limit", "memories", "memory_types", "offset", "query_text",
            "query_vector", "scope", "stored", "top_k", "turns", "weight"]
 
 T = TypeVar("T")
@@ -117,6 +117,12 @@ def query_text(text: object, what: str) -> str:
         raise InvalidInput(f"{what}: the query has a word of more than {MAX_WORD_CHARS} "
                            "characters, which no memory can match: remove it")
     return text
+
+
+def fit_query(text: str) -> str:
+    """``text`` made a valid query for callers that build one from a conversation (memory
+    blocks): its last MAX_QUERY_CHARS characters, words over MAX_WORD_CHARS dropped."""
+    return _LONG_WORD.sub(" ", text[-MAX_QUERY_CHARS:])
 
 
 def _text(value: object, what: str) -> str:

@@ -252,7 +252,7 @@ class AgentMemStore(BaseStore):
                           metadata=self._metadata(namespace, key, put.value, indexed, ttl),
                           created_at=created, updated_at=now,
                           expires_at=None if ttl is None else now + timedelta(minutes=ttl))
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: a ttl past year 9999
             raise InvalidInput(f"cannot store {namespace}/{key}: {exc}") from exc
 
     def _scope(self, prefix: Sequence[str]) -> list[dict[str, Any]]:

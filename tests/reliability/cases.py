@@ -9,6 +9,7 @@ would reach both) and one turn in session ``SEED_SESSION``.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,6 +110,18 @@ class Ctx:
 
         return AgentMemChatStore(self.memory, agent_id=self.agent)
 
+    @cached_property
+    def li_db_chat(self) -> Any:
+        from llamaindex_agentmem import AgentMemDBChatStore
+
+        return AgentMemDBChatStore(self.memory, agent_id=self.agent)
+
+    @cached_property
+    def li_block(self) -> Any:
+        from llamaindex_agentmem import EpisodicMemoryBlock
+
+        return EpisodicMemoryBlock(memory=self.memory, agent_id=self.agent)
+
 
 @dataclass(frozen=True)
 class Case:
@@ -159,6 +172,18 @@ case("lc remember tool surrogate", "lc_tools",  # LangChain validates tool args 
      lambda c: c.lc_tools["remember"].invoke({"content": "\ud800"}), error=ValidationError,
      prescribed=True)
 case("li chat message surrogate", "li_chat", lambda c: _li_chat(c, "hi \ud800"))
+case("li db chat message surrogate", "li_db_chat",
+     lambda c: asyncio.run(c.li_db_chat.add_message(SEED_SESSION, _msg("hi \ud800"))))
+case("li db chat key nul", "li_db_chat",
+     lambda c: asyncio.run(c.li_db_chat.add_message("k\x00", _msg("hi"))))
+case("li db chat 1MB message", "li_db_chat",
+     lambda c: asyncio.run(c.li_db_chat.add_message(SEED_SESSION, _msg(MB))))
+case("li block put surrogate", "li_block",
+     lambda c: asyncio.run(c.li_block.aput([_msg("episode \ud800")])))
+case("li block put 1MB", "li_block", lambda c: asyncio.run(c.li_block.aput([_msg(MB)])))
+case("li block get long conversation", "li_block",  # a long paste must not break recall
+     lambda c: asyncio.run(c.li_block.aget([_msg(MB + " " + LONG_WORD + " seed")])),
+     error=None, check=lambda r: isinstance(r, str) and "seed" in r)
 case("li chat key surrogate", "li_chat", lambda c: _li_chat(c, "hi", key="k\ud800"))
 case("li chat key nul", "li_chat", lambda c: _li_chat(c, "hi", key="k\x00"))
 case("lc recall tool long word", "lc_tools",  # the tool reports it, as LangChain prescribes
@@ -172,10 +197,14 @@ def _li_add(c: Ctx, text: str, embedding: list[Any] | None = None, node_id: str 
     return c.li_store.add([TextNode(id_=node_id, text=text, embedding=embedding)])
 
 
-def _li_chat(c: Ctx, text: str, key: str = SEED_SESSION) -> Any:
+def _msg(text: str) -> Any:
     from llama_index.core.llms import ChatMessage
 
-    return c.li_chat.add_message(key, ChatMessage(role="user", content=text))
+    return ChatMessage(role="user", content=text)
+
+
+def _li_chat(c: Ctx, text: str, key: str = SEED_SESSION) -> Any:
+    return c.li_chat.add_message(key, _msg(text))
 
 
 # -- ids, agents, sessions -----------------------------------------------------------------
@@ -261,6 +290,8 @@ for label in ("nan", "nul key", "surrogate value", "5000 deep", "33 deep", "300 
     meta = BAD_METADATA[label]
     case(f"add_turn extra {label}", "core",
          lambda c, m=meta: c.memory.add_turn(SEED_SESSION, c.agent, "user", "x", extra=m))
+case("lg put ttl past 9999", "lg_store",
+     lambda c: c.lg_store.put(("ns",), "key", {"v": 1}, ttl=1e15))
 case("lg put non-dict value", "lg_store", lambda c: c.lg_store.put(("ns",), "key", ["v"]))
 case("lg put nul namespace", "lg_store", lambda c: c.lg_store.put(("n\x00",), "key", {"v": 1}),
      error=__import__("langgraph.store.base", fromlist=["x"]).InvalidNamespaceError,

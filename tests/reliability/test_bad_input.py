@@ -55,7 +55,8 @@ def test_table_is_large_and_names_are_unique() -> None:
     assert len(set(names)) == len(names), sorted(n for n in names if names.count(n) > 1)
     assert len(CASES) >= 100
     assert {c.surface for c in CASES} >= {"core", "lc_store", "lc_history", "lc_retriever",
-                                          "lc_tools", "lg_store", "li_store", "li_chat"}
+                                          "lc_tools", "lg_store", "li_store", "li_chat",
+                                          "li_db_chat", "li_block"}
 
 
 @pytest.mark.parametrize(("bad", "mode"), PARAMS)
