@@ -143,15 +143,16 @@ def ids(value: object, what: str = "ids") -> list[str]:
 
 
 def indexable(text: str) -> str:
-    """``text`` as the keyword index may hold it: words over MAX_WORD_CHARS dropped and at
-    most MAX_CONTENT_BYTES of UTF-8 kept, so a PostgreSQL ``tsvector`` stays under its 1 MB
-    cap (with any number of context turns). Returns ``text`` itself when it fits."""
+    """``text`` as the keyword index may hold it: words over MAX_WORD_CHARS dropped and its
+    last MAX_CONTENT_BYTES of UTF-8 kept (a memory's own content comes after its context
+    turns, and alone it is within that limit), so a PostgreSQL ``tsvector`` stays under its
+    1 MB cap with any number of context turns. Returns ``text`` itself when it fits."""
     if _LONG_WORD.search(text):
         text = _LONG_WORD.sub(" ", text)
     if len(text) > MAX_CONTENT_BYTES // 4:
         raw = text.encode("utf-8")
         if len(raw) > MAX_CONTENT_BYTES:
-            text = raw[:MAX_CONTENT_BYTES].decode("utf-8", "ignore")
+            text = raw[-MAX_CONTENT_BYTES:].decode("utf-8", "ignore")
     return text
 
 

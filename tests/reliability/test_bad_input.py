@@ -14,13 +14,13 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from agentmem import HybridMemory, Memory, MemoryType
 from agentmem.errors import AgentMemError
 from tests.conftest import MODES
-from tests.reliability.cases import CASES, DIM, SEED_SESSION, Case, Ctx
+from tests.reliability.cases import CASES, DIM, LONG_WORD, SEED_SESSION, Case, Ctx
 
 PARAMS = [pytest.param(c, mode, id=f"{mode}-{c.surface}-{c.name}")
           for c in CASES for mode in c.modes]
@@ -113,8 +113,10 @@ def test_random_text_and_metadata(mode: str, hashing_memories: dict[str, HybridM
     try:
         stored = memory.remember(text, agent, metadata=metadata)
     except AgentMemError:
+        event("refused with a typed error")
         assert memory.memories(agent) == []
     else:
+        event("stored and read back")
         got = memory.get(stored.id, agent)
         assert got.content == text and _same(got.metadata, metadata)
         assert not any(isinstance(v, float) and not math.isfinite(v) for v in metadata.values())
@@ -145,3 +147,41 @@ def test_limits_hold_at_the_edge(mode: str, hashing_memories: dict[str, HybridMe
     hits = memory.recall(("zebra " * MAX_QUERY_CHARS)[:MAX_QUERY_CHARS], agent, k=2)
     assert {h.memory.id for h in hits} == {long.id, deepest.id}
     assert memory.recall_by_vector([1.0] + [0.0] * (DIM - 1), agent, k=2)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_long_words_and_long_sessions_index(mode: str,
+                                            hashing_memories: dict[str, HybridMemory]) -> None:
+    """A word over PostgreSQL's 2,046-byte lexeme limit, and a session whose context turns
+    add up to more than the 1 MB tsvector cap, are stored in every mode (the keyword index
+    keeps what it can hold) and stay findable by their other words."""
+    from agentmem.models import MAX_CONTENT_BYTES
+
+    memory, agent = hashing_memories[mode], f"long-{uuid.uuid4().hex[:12]}"
+    word = memory.remember("giraffe " + LONG_WORD + " 漢" * 1000, agent)
+    session = [memory.remember(
+        (f"okapi{i} " + " ".join(f"{i}u{j:x}" for j in range(MAX_CONTENT_BYTES // 8)))
+        [:MAX_CONTENT_BYTES - 10], agent, session_id="long") for i in range(3)]
+    assert memory.get(word.id, agent).content.startswith("giraffe " + LONG_WORD)
+    assert [h.memory.id for h in memory.recall("giraffe", agent, k=1)] == [word.id]
+    assert [h.memory.id for h in memory.recall("okapi2", agent, k=1)] == [session[2].id]
+
+
+def test_context_turns_never_overflow_the_tsvector(pg_url: str) -> None:
+    """With four context turns, a session's keyword text (five 256 KiB memories of
+    100-character words) would pass PostgreSQL's 1 MB tsvector cap; the index keeps its last
+    256 KiB, so every write succeeds and the newest memory is found by its own words."""
+    from agentmem import HashingEmbedder, PostgresBackend
+    from agentmem.models import MAX_CONTENT_BYTES
+    from agentmem.retrieval import RetrievalConfig
+
+    memory = HybridMemory(embedder=HashingEmbedder(DIM), postgres=PostgresBackend(pg_url),
+                          retrieval=RetrievalConfig(context_turns=4))
+    agent = f"ctx-{uuid.uuid4().hex[:12]}"
+    try:
+        made = [memory.remember(
+            " ".join(f"n{i}w{j:06x}".ljust(100, "q") for j in range(MAX_CONTENT_BYTES // 102))
+            + f" tapir{i}", agent, session_id="many") for i in range(5)]
+        assert [h.memory.id for h in memory.search_text("tapir4", agent, k=1)] == [made[4].id]
+    finally:
+        memory.close()
