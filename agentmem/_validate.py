@@ -241,7 +241,8 @@ def _vectors(given: object, dimension: int, what: str) -> np.ndarray:
         raise InvalidInput(f"{what}s must be a list of vectors, got {type(given).__name__}")
     else:
         _numbers_only(given, what)
-    matrix = as_matrix(given, dimension, what)
+    with np.errstate(over="ignore", invalid="ignore"):  # too big for float32: inf, refused
+        matrix = as_matrix(given, dimension, what)
     zero = ~matrix.any(axis=1)
     if zero.any():
         raise InvalidInput(f"{what} {int(np.argmax(zero))} is all zeros: cosine similarity is "

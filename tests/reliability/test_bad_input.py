@@ -185,3 +185,23 @@ def test_context_turns_never_overflow_the_tsvector(pg_url: str) -> None:
         assert [h.memory.id for h in memory.search_text("tapir4", agent, k=1)] == [made[4].id]
     finally:
         memory.close()
+
+
+def test_chroma_copies_no_more_than_the_key_limit(hashing_memories: dict[str, HybridMemory]
+                                                  ) -> None:
+    """A row past the metadata key limit that reaches Chroma without the facade (a reindex
+    or restore of older data) copies at most MAX_METADATA_KEYS flat keys: the collection
+    stays usable, the whole metadata is still read back, and filters reach the copied keys."""
+    from agentmem._runner import shared_runner
+    from agentmem.models import MAX_METADATA_KEYS
+
+    memory, agent = hashing_memories["chroma"], f"keys-{uuid.uuid4().hex[:12]}"
+    wide = {f"k{i}": i for i in range(6000)}
+    row = Memory(content="wide row", agent_id=agent).model_copy(update={"metadata": wide})
+    vector = memory.embedder.embed_documents(["wide row"])
+    shared_runner().run(memory.backend.upsert([row], vector))
+    assert memory.get(row.id, agent).metadata == wide
+    assert [m.id for m in memory.memories(agent, filter={"k0": 0})] == [row.id]
+    assert memory.memories(agent, filter={f"k{MAX_METADATA_KEYS}": MAX_METADATA_KEYS}) == []
+    later = memory.remember("a later write", agent)
+    assert {h.memory.id for h in memory.recall("row write", agent, k=5)} == {row.id, later.id}
