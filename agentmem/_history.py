@@ -9,7 +9,7 @@ from . import _validate as check
 from ._part import FacadePart
 from ._twins import on_loop, sync_twin
 from .errors import InvalidInput
-from .models import ChatTurn, as_agent_id
+from .models import ChatTurn, as_agent_id, as_name
 
 __all__ = ["ConversationHistory"]
 
@@ -19,8 +19,8 @@ class ConversationHistory(FacadePart):
 
     @on_loop
     async def aadd_turns(self, turns: Sequence[ChatTurn]) -> list[ChatTurn]:
-        """Append several messages, in order, in one write."""
-        turns = list(turns)
+        """Append several messages, in order, in one write (ChatTurn objects only)."""
+        turns = check.turns(turns)
         await self._ensure_ready()
         if turns:
             await self.backend.add_turns(turns)
@@ -43,17 +43,18 @@ class ConversationHistory(FacadePart):
                        limit: int | None = None) -> list[ChatTurn]:
         """A session's last ``limit`` turns (all when None), oldest first."""
         agent, limit = as_agent_id(agent_id), check.limit(limit, allow_zero=False)
+        session = as_name(session_id, "session_id")
         await self._ensure_ready()
-        return await self.backend.history(agent, session_id, limit)
+        return await self.backend.history(agent, session, limit)
 
     history = sync_twin(ahistory)
 
     @on_loop
     async def aclear_history(self, session_id: str, agent_id: str) -> int:
         """Delete a session's turns; returns how many."""
-        agent = as_agent_id(agent_id)
+        agent, session = as_agent_id(agent_id), as_name(session_id, "session_id")
         await self._ensure_ready()
-        return await self.backend.clear_history(agent, session_id)
+        return await self.backend.clear_history(agent, session)
 
     clear_history = sync_twin(aclear_history)
 
@@ -65,7 +66,8 @@ class ConversationHistory(FacadePart):
         For edits a chat framework makes (drop or insert one message); in Chroma mode the new
         turns are written before the old are deleted, so a failure never loses both.
         """
-        agent, turns = as_agent_id(agent_id), list(turns)
+        agent, turns = as_agent_id(agent_id), check.turns(turns)
+        session_id = as_name(session_id, "session_id")
         if any(t.agent_id != agent or t.session_id != session_id for t in turns):
             raise InvalidInput(f"every turn must belong to session {session_id!r} of "
                                      f"agent {agent!r}")

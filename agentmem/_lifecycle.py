@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from . import _validate as check
 from ._part import FacadePart
 from ._twins import on_loop, sync_twin
 from .backends.base import Archive, ExpiryControl, Progress
@@ -20,7 +21,7 @@ from .lifecycle.consolidation import (
     Summarizer,
     consolidate,
 )
-from .models import Memory, as_agent_id
+from .models import Memory, as_agent_id, as_utc
 
 __all__ = ["Lifecycle"]
 
@@ -36,6 +37,8 @@ class Lifecycle(FacadePart):
         of all; exact counts per agent and type. ``dry_run`` only counts; ``progress(done,
         total)`` is called as agents are done."""
         agent = None if agent_id is None else as_agent_id(agent_id)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidInput(f"batch_size must be a positive int, got {batch_size!r}")
         await self._ensure_ready()
         return await cleanup(self.backend, agent, dry_run=dry_run, archive=archive,
                              batch_size=batch_size, progress=progress)
@@ -58,14 +61,12 @@ class Lifecycle(FacadePart):
                           expires_at: datetime | None) -> int:
         """Make memories expire at ``expires_at`` (None: never), without rewriting them;
         returns how many of ``ids`` (unexpired memories of the agent) changed."""
-        agent = as_agent_id(agent_id)
-        if expires_at is not None and expires_at.tzinfo is None:
-            raise InvalidInput("expires_at must be timezone-aware (datetime.now(timezone.utc))")
+        agent, id_list = as_agent_id(agent_id), check.ids(ids)
+        expires_at = as_utc(expires_at, "expires_at")
         if not isinstance(self.backend, ExpiryControl):
             raise ConfigError(f"the {self.mode} backend cannot change expiry in place")
         await self._ensure_ready()
-        return await self.backend.set_expiry(agent, [ids] if isinstance(ids, str) else list(ids),
-                                             expires_at)
+        return await self.backend.set_expiry(agent, id_list, expires_at)
 
     set_expiry = sync_twin(aset_expiry)
 

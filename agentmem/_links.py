@@ -7,7 +7,7 @@ from ._part import FacadePart
 from ._twins import on_loop, sync_twin
 from .backends.base import Direction, LinkStore
 from .errors import ConfigError, InvalidInput
-from .models import MemoryLink, RelatedMemory, as_agent_id, as_relation
+from .models import MemoryLink, RelatedMemory, as_agent_id, as_name, as_relation
 
 __all__ = ["MemoryLinks"]
 
@@ -48,6 +48,7 @@ class MemoryLinks(FacadePart):
                       relation: str | None = None) -> int:
         """Remove the links source → target (one relation, or all); returns how many."""
         agent = as_agent_id(agent_id)
+        source_id, target_id = as_name(source_id, "source_id"), as_name(target_id, "target_id")
         store = self._link_store()
         await self._ensure_ready()
         return await store.unlink(agent, source_id, target_id,
@@ -58,7 +59,7 @@ class MemoryLinks(FacadePart):
     @on_loop
     async def alinks(self, id: str, agent_id: str) -> list[MemoryLink]:
         """Every link from or to memory ``id``, oldest first."""
-        agent = as_agent_id(agent_id)
+        agent, id = as_agent_id(agent_id), as_name(id, "id")
         store = self._link_store()
         await self._ensure_ready()
         return await store.links(agent, [id])
@@ -73,7 +74,7 @@ class MemoryLinks(FacadePart):
         ``direction``: ``out`` follows links from source to target only (a consolidated
         memory to its sources), ``in`` only backwards, ``both`` either way.
         """
-        agent = as_agent_id(agent_id)
+        agent, id = as_agent_id(agent_id), as_name(id, "id")
         if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 10:
             raise InvalidInput(f"depth must be an int in 1..10, got {depth!r}")
         if direction not in ("out", "in", "both"):

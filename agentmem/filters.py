@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from .errors import InvalidFilter
+from .models import MAX_DEPTH, as_utc, check_text
 
 __all__ = ["And", "Comparison", "FilterNode", "Or", "COLUMN_FIELDS", "OPERATORS", "parse_filter"]
 
@@ -39,6 +40,7 @@ COLUMN_FIELDS: dict[str, Literal["text", "number", "time"]] = {
 }
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+_I64 = (-(2**63), 2**63 - 1)  # what both PostgreSQL (bigint) and Chroma compare exactly
 
 
 @dataclass(frozen=True)
@@ -75,18 +77,22 @@ def parse_filter(raw: Mapping[str, Any] | None) -> FilterNode | None:
         raise InvalidFilter(f"a filter must be a dict, got {type(raw).__name__}")
     if not raw:
         return None
-    return _parse_dict(raw)
+    return _parse_dict(raw, 1)
 
 
-def _parse_dict(raw: Mapping[str, Any]) -> FilterNode:
+def _parse_dict(raw: Mapping[str, Any], depth: int) -> FilterNode:
     if not isinstance(raw, Mapping) or not raw:
-        raise InvalidFilter(f"each filter clause must be a non-empty dict, got {raw!r}")
+        raise InvalidFilter(f"each filter clause must be a non-empty dict, got {raw!r:.200}")
+    if depth > MAX_DEPTH:
+        raise InvalidFilter(f"the filter nests more than {MAX_DEPTH} levels of $and / $or: "
+                            "flatten it")
     nodes: list[FilterNode] = []
     for key, value in raw.items():
         if key in ("$and", "$or"):
             if not isinstance(value, list) or not value:
-                raise InvalidFilter(f"{key} takes a non-empty list of filter dicts, got {value!r}")
-            children = tuple(_parse_dict(v) for v in value)
+                raise InvalidFilter(f"{key} takes a non-empty list of filter dicts, "
+                                    f"got {value!r:.200}")
+            children = tuple(_parse_dict(v, depth + 1) for v in value)
             nodes.append(children[0] if len(children) == 1 else
                          (And(children) if key == "$and" else Or(children)))
         elif isinstance(key, str) and key.startswith("$"):
@@ -143,14 +149,29 @@ def _scalar(field: str, op: str, value: Any, kind: str | None) -> Any:
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 raise InvalidFilter(f"{field!r} needs a timezone-aware datetime, got {value!r}")
+            try:
+                as_utc(value, f"{op} on {field!r}")
+            except ValueError as exc:
+                raise InvalidFilter(str(exc)) from exc
             return value
-        raise InvalidFilter(f"{op} on {field!r} takes a timezone-aware datetime, got {value!r}")
+        raise InvalidFilter(f"{op} on {field!r} takes a timezone-aware datetime, "
+                            f"got {value!r:.200}")
     if isinstance(value, float) and value != value:
         raise InvalidFilter(f"{op} on {field!r} cannot compare with NaN")
     if not isinstance(value, (str, int, float, bool)):
         raise InvalidFilter(
             f"{op} on {field!r} takes a string, number or bool, got {type(value).__name__}"
         )
+    if isinstance(value, str):
+        try:
+            check_text(value, f"the value of {op} on {field!r}")
+        except ValueError as exc:
+            raise InvalidFilter(str(exc)) from exc
+    elif isinstance(value, int) and not isinstance(value, bool) and not (
+            _I64[0] <= value <= _I64[1]):
+        raise InvalidFilter(f"{op} on {field!r}: integers must fit in 64 bits, got {value}")
+    elif isinstance(value, float) and value in (float("inf"), float("-inf")):
+        raise InvalidFilter(f"{op} on {field!r} cannot compare with infinity")
     if kind == "text" and not isinstance(value, str):
         raise InvalidFilter(f"{op} on {field!r} takes a string, got {value!r}")
     if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):

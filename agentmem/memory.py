@@ -45,6 +45,7 @@ from .models import (
     MemoryTier,
     MemoryType,
     as_agent_id,
+    as_name,
     utcnow,
 )
 from .retrieval import MMR, RecallRequest, RetrievalConfig, run_recall
@@ -182,7 +183,7 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
     async def _write(self, memories: Sequence[Memory], embeddings: Vectors | None, *,
                      dedup: bool = False) -> list[Memory]:
         """Store ``memories``; returns what each became (itself, or what absorbed it)."""
-        memories = list(memories)
+        memories = check.memories(memories)
         if not memories:
             return []
         await self._ensure_ready()
@@ -202,9 +203,19 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         return became
 
     async def _store(self, memories: Sequence[Memory], vectors: Vectors) -> None:
-        """Upsert memories exactly as given, with their keyword context (one atomic batch)."""
+        """Upsert memories exactly as given, with their keyword context (one atomic batch).
+
+        The storage boundary: every row is validated again here (enrichment, retention and
+        ``model_construct`` all make rows past the constructor's checks), and the keyword
+        text is cut to what every backend can index (:func:`agentmem._validate.indexable`).
+        """
+        memories = check.stored(memories)
         vectors = check.embeddings(vectors, len(memories), self.embedder)
         texts = await lexical_texts(self.backend, memories, self.retrieval.context_turns)
+        given = texts if texts is not None else [m.content for m in memories]
+        safe = [check.indexable(t) for t in given]
+        if texts is not None or any(a is not b for a, b in zip(safe, given, strict=True)):
+            texts = safe
         await self.backend.upsert(memories, vectors, lexical_texts=texts)
 
     @on_loop
@@ -254,7 +265,7 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         changes = dict(content=content, importance=importance, metadata=metadata,
                        memory_type=memory_type, expires_at=expires_at, user_id=user_id,
                        session_id=session_id, tier=tier)
-        found = await self._get([id], agent_id)
+        found = await self._get([as_name(id, "id")], agent_id)
         if not found:
             raise NotFound(f"no memory {id!r} for agent {agent_id!r}")
         kept = found[0].model_dump()
@@ -278,7 +289,7 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         if ids is None and where is None and memory_types is None:
             raise InvalidInput("forget needs ids, a filter or memory_types; to delete every "
                                "memory of an agent pass memory_types=list(MemoryType)")
-        id_list = [ids] if isinstance(ids, str) else (None if ids is None else list(ids))
+        id_list = None if ids is None else check.ids(ids)
         await self._ensure_ready()
         return await self.backend.delete(agent, ids=id_list, memory_types=types, where=where)
 
@@ -291,6 +302,8 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
                       mmr: MMR | None, lexical_weight: float | None,
                       lexical_query: str | None, expand_related: bool) -> list[MemoryHit]:
         agent, types, where = check.scope(agent_id, memory_types, filter)
+        if lexical_query is not None:
+            check.query_text(lexical_query, "lexical_query")
         k, lexical_query = check.top_k(k), lexical_query or query
         if lexical_weight is not None:
             lexical_weight = check.weight(lexical_weight, "lexical_weight")
@@ -374,15 +387,15 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
 
     search_text = sync_twin(asearch_text)
 
-    async def _get(self, ids: Sequence[str], agent_id: str) -> list[Memory]:
-        agent = as_agent_id(agent_id)
+    async def _get(self, ids: Sequence[str] | str, agent_id: str) -> list[Memory]:
+        agent, id_list = as_agent_id(agent_id), check.ids(ids)
         await self._ensure_ready()
-        return await self.backend.get(agent, list(ids))
+        return await self.backend.get(agent, id_list)
 
     @on_loop
     async def aget(self, id: str, agent_id: str) -> Memory:
         """One memory by id; NotFound if this agent has no such memory."""
-        found = await self._get([id], agent_id)
+        found = await self._get([as_name(id, "id")], agent_id)
         if not found:
             raise NotFound(f"no memory {id!r} for agent {agent_id!r}")
         return (await self._accessed(agent_id, found))[0]
@@ -390,8 +403,9 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
     get = sync_twin(aget)
 
     @on_loop
-    async def aget_many(self, ids: Sequence[str], agent_id: str) -> list[Memory]:
-        """Memories by id in the order asked; ids this agent lacks are left out."""
+    async def aget_many(self, ids: Sequence[str] | str, agent_id: str) -> list[Memory]:
+        """Memories by id in the order asked; ids this agent lacks are left out (a bare
+        string is one id)."""
         return await self._accessed(agent_id, await self._get(ids, agent_id))
 
     get_many = sync_twin(aget_many)

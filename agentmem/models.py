@@ -11,15 +11,24 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from .errors import InvalidInput
 
-__all__ = ["AgentId", "ChatTurn", "Memory", "MemoryHit", "MemoryLink", "MemoryStats", "MemoryTier",
-           "MemoryType", "RelatedMemory", "as_agent_id", "as_memory_type", "as_relation",
+__all__ = ["MAX_CONTENT_BYTES", "MAX_DEPTH", "MAX_ID_LEN", "MAX_METADATA_BYTES",
+           "MAX_METADATA_KEYS", "AgentId", "ChatTurn", "Memory", "MemoryHit", "MemoryLink",
+           "MemoryStats", "MemoryTier", "MemoryType", "RelatedMemory", "as_agent_id",
+           "as_memory_type", "as_name", "as_relation", "as_utc", "check_depth", "check_json_dict",
+           "check_text",
            "tier_for", "utcnow"]
 
-_MAX_ID_LEN = 256
+# The limits every mode enforces alike (see README, "Limits"). PostgreSQL's tsvector caps
+# at 1 MB and Chroma's compaction breaks on thousands of metadata keys, so one bound for all.
+MAX_ID_LEN = 256  # characters of an id, agent, user, session or role
+MAX_CONTENT_BYTES = 256 * 1024  # UTF-8 bytes of a memory's or a turn's text
+MAX_METADATA_BYTES = 256 * 1024  # UTF-8 bytes of metadata (or a turn's extra) as JSON
+MAX_METADATA_KEYS = 256  # top-level keys of one memory's metadata (each is filterable)
+MAX_DEPTH = 32  # nesting of dicts and lists in metadata, extra and filters
 
 
 def utcnow() -> datetime:
@@ -66,44 +75,130 @@ def as_memory_type(value: MemoryType | str) -> MemoryType:
 
 def as_agent_id(value: object) -> str:
     """``value`` if it is a usable agent id; InvalidInput otherwise."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"agent_id must be a non-empty string, got {value!r}")
-    return value
+    return as_name(value, "agent_id")
+
+
+def as_name(value: object, what: str) -> str:
+    """``value`` if it is a usable id (of a memory, agent, session...); InvalidInput naming
+    ``what`` otherwise: a non-empty str of at most MAX_ID_LEN characters, no NUL, valid UTF-8."""
+    try:
+        return _check_name(value, what)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
 
 
 AgentId = Annotated[str, AfterValidator(as_agent_id)]
 """An agent id as a pydantic field type, checked like every call's ``agent_id``."""
 
 
+def check_text(value: object, what: str, max_bytes: int | None = None) -> str:
+    """``value`` if it is a str PostgreSQL and Chroma can both store: valid UTF-8 (no lone
+    surrogate), no NUL character and, with ``max_bytes``, at most that many UTF-8 bytes.
+    Raises ValueError naming ``what``."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string, got {type(value).__name__}")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{what} is not valid Unicode (a lone surrogate at position "
+                         f"{exc.start}): decode the text properly before storing it") from exc
+    if "\x00" in value:
+        raise ValueError(f"{what} must not contain NUL characters (PostgreSQL text cannot "
+                         "hold them): strip them first")
+    if max_bytes is not None and size > max_bytes:
+        raise ValueError(f"{what} is {size} bytes of UTF-8, more than the limit of "
+                         f"{max_bytes}: split it into several memories")
+    return value
+
+
 def _check_name(value: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be a non-empty string")
-    if len(value) > _MAX_ID_LEN or "\x00" in value:
-        raise ValueError(f"{what} must be at most {_MAX_ID_LEN} characters with no NUL byte")
-    return value
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    if len(value) > MAX_ID_LEN:
+        raise ValueError(f"{what} must be at most {MAX_ID_LEN} characters, got {len(value)}")
+    return check_text(value, what)
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
+    if not isinstance(value, datetime):
+        raise ValueError(f"timestamps must be datetimes, got {type(value).__name__}")
     if value.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware (use datetime.now(timezone.utc))")
-    return value.astimezone(timezone.utc)
-
-
-def check_json_dict(value: dict[str, Any], what: str = "metadata") -> dict[str, Any]:
-    """Reject anything that would not survive a JSON round trip unchanged."""
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be a dict")
     try:
-        text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be JSON-safe (str keys; str, number, bool, None, "
-                         f"list and dict values; no NaN): {exc}") from exc
-    if json.loads(text) != value:
-        raise ValueError(f"{what} must have string keys and JSON values only")
-    if "\\u0000" in text:
-        raise ValueError(f"{what} must not contain NUL characters")
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError) as exc:  # year 1 or 9999 shifted past the range
+        raise ValueError(f"timestamp {value.isoformat()} is out of range in UTC: keep it "
+                         "between years 1 and 9999 once converted to UTC") from exc
+
+
+def as_utc(value: datetime | None, what: str) -> datetime | None:
+    """``value`` in UTC (None stays None); InvalidInput naming ``what`` when it is naive,
+    not a datetime, or out of range once converted."""
+    try:
+        return _as_utc(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{what}: {exc}") from exc
+
+
+def check_depth(value: Any, what: str, max_depth: int = MAX_DEPTH) -> None:
+    """ValueError if ``value`` nests dicts, lists or tuples more than ``max_depth`` deep;
+    checked without recursion, so before anything that recurses (``json.dumps``) runs."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list | tuple):
+            if depth > max_depth:
+                raise ValueError(f"{what} nests more than {max_depth} levels of dicts and "
+                                 "lists: flatten it")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+
+
+_JSON_RULE = "str keys; str, finite number, bool, None, list and dict values"
+
+
+def _check_json_tree(value: Any, what: str, max_depth: int) -> None:
+    """Walk ``value`` without recursion: JSON types only, every string storable, at most
+    ``max_depth`` levels of dicts and lists (deeper input would exhaust Python's stack)."""
+    stack: list[tuple[Any, int, str]] = [(value, 1, what)]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, dict | list) and depth > max_depth:
+            raise ValueError(f"{path} nests more than {max_depth} levels of dicts and lists: "
+                             "flatten it")
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if not isinstance(key, str):
+                    raise ValueError(f"{path} has a key {key!r} that is not a string ({_JSON_RULE})")
+                check_text(key, f"a key of {path}")
+                stack.append((child, depth + 1, f"{path}[{key[:40]!r}]"))
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(node))
+        elif isinstance(node, str):
+            check_text(node, path)
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                raise ValueError(f"{path} is {node!r}: JSON has no NaN or infinity")
+        elif node is not None and not isinstance(node, int):  # bool is an int
+            raise ValueError(f"{path} is a {type(node).__name__}, not JSON ({_JSON_RULE})")
+
+
+def check_json_dict(value: Any, what: str = "metadata", *, max_keys: int | None = None,
+                    max_bytes: int = MAX_METADATA_BYTES,
+                    max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """``value`` if it is a dict that survives a JSON round trip unchanged, in the limits
+    (bytes as JSON, top-level keys, nesting depth); ValueError naming ``what`` otherwise."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a dict, got {type(value).__name__}")
+    if max_keys is not None and len(value) > max_keys:
+        raise ValueError(f"{what} has {len(value)} keys, more than the limit of {max_keys}: "
+                         "nest related values under one key")
+    _check_json_tree(value, what, max_depth)
+    size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    if size > max_bytes:
+        raise ValueError(f"{what} is {size} bytes as JSON, more than the limit of {max_bytes}")
     return value
 
 
@@ -112,12 +207,13 @@ class Memory(BaseModel):
 
     model_config = ConfigDict(validate_assignment=True, use_enum_values=False)
 
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
-    content: str
+    # Strict: a str only (bytes are not silently decoded).
+    id: StrictStr = Field(default_factory=lambda: str(uuid.uuid4()))
+    content: StrictStr
     memory_type: MemoryType = MemoryType.EPISODIC
-    agent_id: str
-    user_id: str | None = None
-    session_id: str | None = None
+    agent_id: StrictStr
+    user_id: StrictStr | None = None
+    session_id: StrictStr | None = None
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
     # Derived from importance when not given (validate_default runs the validator on None).
     tier: MemoryTier | None = Field(default=None, validate_default=True)
@@ -132,9 +228,7 @@ class Memory(BaseModel):
     def _content(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("content must be non-empty text")
-        if "\x00" in v:
-            raise ValueError("content must not contain NUL characters")
-        return v
+        return check_text(v, "content", MAX_CONTENT_BYTES)
 
     @field_validator("id", "agent_id")
     @classmethod
@@ -145,6 +239,13 @@ class Memory(BaseModel):
     @classmethod
     def _opt_ids(cls, v: str | None, info: Any) -> str | None:
         return None if v is None else _check_name(v, info.field_name)
+
+    @field_validator("importance", mode="before")
+    @classmethod
+    def _not_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("importance must be a number in [0, 1], not a bool")
+        return v
 
     @field_validator("importance")
     @classmethod
@@ -164,7 +265,7 @@ class Memory(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _metadata(cls, v: dict[str, Any]) -> dict[str, Any]:
-        return check_json_dict(v)
+        return check_json_dict(v, max_keys=MAX_METADATA_KEYS)
 
     @field_validator("created_at", "updated_at", "expires_at")
     @classmethod
@@ -212,10 +313,10 @@ class Memory(BaseModel):
 class ChatTurn(BaseModel):
     """One message of a conversation; ``extra`` keeps framework fields losslessly."""
 
-    session_id: str
-    agent_id: str
-    role: str
-    content: str = ""
+    session_id: StrictStr
+    agent_id: StrictStr
+    role: StrictStr
+    content: StrictStr = ""
     extra: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -227,9 +328,7 @@ class ChatTurn(BaseModel):
     @field_validator("content")
     @classmethod
     def _content(cls, v: str) -> str:
-        if "\x00" in v:
-            raise ValueError("content must not contain NUL characters")
-        return v
+        return check_text(v, "content", MAX_CONTENT_BYTES)
 
     @field_validator("extra")
     @classmethod

@@ -31,6 +31,7 @@ from langchain_core.messages import (
 from pydantic import ValidationError
 
 from agentmem import ChatTurn, HybridMemory, InvalidInput
+from agentmem.models import as_agent_id, as_name
 
 __all__ = ["AgentMemChatMessageHistory"]
 
@@ -87,9 +88,8 @@ class AgentMemChatMessageHistory(BaseChatMessageHistory):
     """
 
     def __init__(self, memory: HybridMemory, *, agent_id: str, session_id: str) -> None:
-        for name, value in (("agent_id", agent_id), ("session_id", session_id)):
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        # InvalidInput is a ValueError, as LangChain expects of a bad argument.
+        agent_id, session_id = as_agent_id(agent_id), as_name(session_id, "session_id")
         self.memory = memory
         self.agent_id = agent_id
         self.session_id = session_id

@@ -71,7 +71,7 @@ from langgraph.store.base import (
 )
 
 from agentmem import ConfigError, HybridMemory, InvalidFilter, InvalidInput, Memory, MemoryType
-from agentmem.models import as_agent_id, as_memory_type, utcnow
+from agentmem.models import as_agent_id, as_memory_type, check_depth, utcnow
 
 __all__ = ["AgentMemStore"]
 
@@ -108,6 +108,7 @@ def _json_value(value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidInput(f"a store value must be a dict, got {type(value).__name__}")
     try:
+        check_depth(value, "a store value")  # before json.dumps, which would recurse
         out = json.loads(json.dumps(dict(value), allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"a store value must be JSON-serialisable: {exc}") from exc
@@ -251,7 +252,7 @@ class AgentMemStore(BaseStore):
                           metadata=self._metadata(namespace, key, put.value, indexed, ttl),
                           created_at=created, updated_at=now,
                           expires_at=None if ttl is None else now + timedelta(minutes=ttl))
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: a ttl past year 9999
             raise InvalidInput(f"cannot store {namespace}/{key}: {exc}") from exc
 
     def _scope(self, prefix: Sequence[str]) -> list[dict[str, Any]]:

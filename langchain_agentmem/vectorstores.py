@@ -164,9 +164,10 @@ class AgentMemVectorStore(VectorStore):
             meta = metadatas[i] if metadatas is not None else None
             doc_id = ids[i] if ids is not None else None
             try:
-                out.append(Memory(id=doc_id or str(uuid.uuid4()), content=text,
+                # An empty id is an error (from Memory), never a reason to invent one.
+                out.append(Memory(id=str(uuid.uuid4()) if doc_id is None else doc_id, content=text,
                                   agent_id=self.agent_id, memory_type=self.memory_type,
-                                  metadata=dict(meta or {})))
+                                  metadata={} if meta is None else meta))  # type: ignore[arg-type]
             except ValidationError as exc:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
                                      for e in exc.errors())
@@ -236,10 +237,10 @@ class AgentMemVectorStore(VectorStore):
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """Documents by id, in the order asked; ids not in this store are left out."""
-        return self._mine(self.memory.get_many(list(ids), self.agent_id))
+        return self._mine(self.memory.get_many(ids, self.agent_id))  # a str is one id
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
-        return self._mine(await self.memory.aget_many(list(ids), self.agent_id))
+        return self._mine(await self.memory.aget_many(ids, self.agent_id))
 
     def _recall_args(self, k: int, filter: Mapping[str, Any] | None, kwargs: Mapping[str, Any],
                      method: str, mmr: MMR | None = None) -> dict[str, Any]:

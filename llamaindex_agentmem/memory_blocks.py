@@ -53,6 +53,7 @@ from pydantic import Field
 
 from agentmem import HybridMemory, MemoryHit, MemoryType
 from agentmem import Memory as StoredMemory
+from agentmem._validate import build, fit_query
 from agentmem.lifecycle import facts
 from agentmem.lifecycle.facts import EXTRACT_FACTS_PROMPT, EXTRACT_PROCEDURES_PROMPT, Turns
 from agentmem.models import AgentId
@@ -146,8 +147,9 @@ class _AgentMemBlock(BaseMemoryBlock[str]):
 
     def _query(self, messages: Sequence[ChatMessage] | None) -> str:
         recent = [m for m in (messages or []) if _role(m) != MessageRole.SYSTEM.value]
-        return "\n".join(t for m in recent[-self.retrieval_context_window:]
-                         if (t := message_text(m)))
+        # The latest words count most; a long paste must not make every recall fail.
+        return fit_query("\n".join(t for m in recent[-self.retrieval_context_window:]
+                                   if (t := message_text(m))))
 
     def _filter(self, session_id: Any) -> dict[str, Any] | None:
         clauses: list[Mapping[str, Any]] = []
@@ -167,7 +169,7 @@ class _AgentMemBlock(BaseMemoryBlock[str]):
 
     async def _aget(self, messages: list[ChatMessage] | None = None, **block_kwargs: Any) -> str:
         query = self._query(messages)
-        if not query:
+        if not query.strip():
             return ""
         # dense: min_score is a cosine similarity
         hits = await self.memory.arecall(query, self.agent_id, memory_types=self.memory_type,
@@ -231,9 +233,10 @@ class _AgentMemBlock(BaseMemoryBlock[str]):
         fields: dict[str, Any] = {"metadata": {"source": "llamaindex", **(metadata or {})}}
         if id is not None:
             fields["id"] = id
-        return StoredMemory(content=content, agent_id=self.agent_id,
-                            memory_type=self.memory_type, importance=self.importance,
-                            user_id=self.user_id, session_id=session_id, **fields)
+        # build: bad text is InvalidInput, as through every other class
+        return build(StoredMemory, content=content, agent_id=self.agent_id,
+                     memory_type=self.memory_type, importance=self.importance,
+                     user_id=self.user_id, session_id=session_id, **fields)
 
 
 class _ExtractingBlock(_AgentMemBlock):

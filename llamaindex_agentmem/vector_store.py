@@ -288,7 +288,8 @@ class AgentMemVectorStore(BasePydanticVectorStore):
     def _selection(node_ids: Sequence[str] | None, filters: MetadataFilters | None
                    ) -> dict[str, Any] | None:
         where = to_agentmem_filter(filters) if filters is not None else None
-        return _and(where, {"id": {"$in": list(node_ids)}} if node_ids else None)
+        ids = [node_ids] if isinstance(node_ids, str) else node_ids  # a str is one id
+        return _and(where, {"id": {"$in": list(ids)}} if ids else None)
 
     def delete_nodes(self, node_ids: list[str] | None = None,
                      filters: MetadataFilters | None = None, **delete_kwargs: Any) -> None:

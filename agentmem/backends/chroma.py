@@ -28,7 +28,16 @@ from ..errors import (
     InvalidInput,
 )
 from ..filters import And, Comparison, FilterNode
-from ..models import ChatTurn, Memory, MemoryHit, MemoryTier, MemoryType, tier_for, utcnow
+from ..models import (
+    MAX_METADATA_KEYS,
+    ChatTurn,
+    Memory,
+    MemoryHit,
+    MemoryTier,
+    MemoryType,
+    tier_for,
+    utcnow,
+)
 from ..retrieval.lexical import bm25_top
 from ..settings import redact_url
 from ._chroma_client import chroma_call, connect, display_location
@@ -131,6 +140,10 @@ def _to_metadata(m: Memory) -> dict[str, Any]:
         # every memory valid in PostgreSQL is storable here too.
         if _FLAT_KEY.match(key) and not key.startswith("_am_") and _flat(value):
             meta[key] = value
+            if len(meta) == MAX_METADATA_KEYS:
+                # The facade never writes more; a row older than the limit (via reindex or
+                # restore) copies no more either: thousands of keys break Chroma's compaction.
+                break
     record = {
         "metadata": m.metadata, "source_ids": m.source_ids, "user_id": m.user_id,
         "session_id": m.session_id, "importance": m.importance, "tier": _tier(m).value,

@@ -1,0 +1,1 @@
+"""Reliability suites: faults, concurrency, isolation and bad input, on real servers."""
