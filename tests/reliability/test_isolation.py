@@ -1,0 +1,194 @@
+"""Isolation: nothing written for agent A is ever seen, changed or deleted from agent B.
+
+Property-based (hypothesis) over tenant pairs that are easy to confuse (unicode, one a
+prefix of the other, LIKE wildcards ``%`` ``_`` and the escape ``\\``, case), memory types,
+metadata and filters. A and B share memory ids, session ids, LangGraph namespaces and keys,
+LlamaIndex node ids and chat keys, so any read or write not scoped by agent shows. Every
+read method of the core and of each adapter class is asked from B, with A's ids and words;
+every write of B aimed at A's ids must change nothing of A.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessage, HumanMessage
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
+
+from agentmem import MMR, ChatTurn, HybridMemory, Memory, MemoryType, NotFound
+from agentmem.backends.base import LexicalSearch, LinkStore
+from agentmem.errors import ConfigError
+from langchain_agentmem import AgentMemChatMessageHistory
+from langchain_agentmem import AgentMemVectorStore as LCVectorStore
+from langchain_agentmem.store import AgentMemStore
+from llamaindex_agentmem import AgentMemChatStore, AgentMemDBChatStore
+from llamaindex_agentmem import AgentMemVectorStore as LIVectorStore
+from tests.conftest import MODES
+
+T = TypeVar("T")
+
+CORE_EXAMPLES = 30  # per mode
+ADAPTER_EXAMPLES = 6  # per mode
+SESSION = "chat"  # both agents use the same session id and chat key
+CONFUSABLE = [("a", "a%"), ("a%", "a"), ("a", "a_"), ("a_", "ab"), ("ab", "a_"), ("%", "x"),
+              ("_", "x"), ("a", "A"), ("a\\", "a"), ("a\\%", "a%"), ("é", "e\u0301"),
+              ("用户", "用户1"), ("🙂", "🙃"), ("a", "a "), ("a*", "ab"), ("a.", "ab")]
+SUFFIX = st.text(alphabet=list("aA_%\\*.[]'\"é中🙂 -\u0301"), min_size=1, max_size=5)
+TYPES = list(MemoryType)
+TAGS = ["red", "green", "blue"]
+
+
+def tenant_pairs() -> st.SearchStrategy[tuple[str, str]]:
+    """Agent id suffixes for A and B: a confusable pair, or two random different ones."""
+    drawn = st.tuples(SUFFIX, SUFFIX).filter(lambda p: p[0] != p[1])
+    return st.one_of(st.sampled_from(CONFUSABLE), drawn)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One memory to write: its type, a tag and a number in its metadata."""
+
+    memory_type: MemoryType
+    tag: str
+    number: int
+
+
+SPECS = st.builds(Spec, st.sampled_from(TYPES), st.sampled_from(TAGS), st.integers(-5, 5))
+FILTERS = st.one_of(
+    st.none(),
+    st.sampled_from(TAGS).map(lambda t: {"tag": t}),
+    st.integers(-5, 5).map(lambda n: {"number": {"$gte": n}}),
+    st.lists(st.sampled_from(TAGS), min_size=1, max_size=2).map(lambda ts: {"tag": {"$in": ts}}),
+    st.sampled_from(TAGS).map(lambda t: {"$or": [{"tag": t}, {"number": {"$lt": 0}}]}),
+)
+TYPE_SCOPES = st.one_of(st.none(), st.lists(st.sampled_from(TYPES), min_size=1, max_size=2,
+                                            unique=True))
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Await an async-only adapter method from a hypothesis test."""
+    return asyncio.run(coro)
+
+
+def agents(pair: tuple[str, str]) -> tuple[str, str, str, str]:
+    """Fresh agent ids ``base + suffix`` for A and B, and a word only each one's text holds."""
+    base = f"iso-{uuid.uuid4().hex[:8]}-"
+    return base + pair[0], base + pair[1], f"zqa{uuid.uuid4().hex[:8]}", f"zqb{uuid.uuid4().hex[:8]}"
+
+
+def memory_for(memories: dict[str, HybridMemory], mode: str) -> HybridMemory:
+    return memories[mode]
+
+
+def memories_of(agent: str, marker: str, specs: Sequence[Spec]) -> list[Memory]:
+    return [Memory(id=f"m{i}", agent_id=agent, memory_type=s.memory_type,
+                   content=f"{marker} garden note {i} about {s.tag} roses",
+                   metadata={"tag": s.tag, "number": s.number, "owner": marker},
+                   session_id=SESSION)
+            for i, s in enumerate(specs)]
+
+
+def only_b(found: Sequence[Memory], b: str, a_marker: str) -> None:
+    """Every memory B was given is B's own."""
+    for m in found:
+        assert m.agent_id == b, f"{m.id} of {m.agent_id!r} returned for {b!r}"
+        assert a_marker not in m.content and m.metadata.get("owner") != a_marker
+
+
+# -- the core API -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=CORE_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(pair=tenant_pairs(), a_specs=st.lists(SPECS, min_size=2, max_size=4),
+       b_specs=st.lists(SPECS, max_size=3), where=FILTERS, types=TYPE_SCOPES)
+def test_core_isolation(mode: str, hashing_memories: dict[str, HybridMemory],
+                        pair: tuple[str, str], a_specs: list[Spec], b_specs: list[Spec],
+                        where: Mapping[str, Any] | None,
+                        types: list[MemoryType] | None) -> None:
+    memory = memory_for(hashing_memories, mode)  # type: ignore[arg-type]
+    a, b, ma, mb = agents(pair)
+    a_mems, b_mems = memories_of(a, ma, a_specs), memories_of(b, mb, b_specs)
+    a_ids = [m.id for m in a_mems]
+    shared = [m.id for m in b_mems if m.id in a_ids]
+    a_only = [i for i in a_ids if i not in shared]
+    memory.remember_many(a_mems)
+    if b_mems:
+        memory.remember_many(b_mems)
+    memory.add_turns([ChatTurn(session_id=SESSION, agent_id=a, role="user", content=f"{ma} hi")])
+    memory.add_turns([ChatTurn(session_id=SESSION, agent_id=b, role="user", content=f"{mb} yo")])
+    links = isinstance(memory.backend, LinkStore)
+    if links:
+        memory.link(a_ids[0], a_ids[1], a)
+
+    # reads from B, with A's words, vectors, ids and filters
+    query = a_mems[0].content
+    only_b([h.memory for h in memory.recall(query, b, k=50, filter=where, memory_types=types)],
+           b, ma)
+    only_b([h.memory for h in memory.recall(query, b, k=10, mmr=MMR(fetch_k=30))], b, ma)
+    if links:
+        expanded = memory.recall(query, b, k=10, expand_related=True)
+        only_b([h.memory for h in expanded], b, ma)
+        assert all(r.memory.agent_id == b for h in expanded for r in h.related)
+    vector = memory.embedder.embed_query(query)
+    only_b([h.memory for h in memory.recall_by_vector(vector, b, k=50, filter=where,
+                                                      memory_types=types)], b, ma)
+    if isinstance(memory.backend, LexicalSearch):
+        only_b([h.memory for h in memory.search_text(f"{ma} garden", b, k=50)], b, ma)
+    for i in a_only:
+        with pytest.raises(NotFound):
+            memory.get(i, b)
+    got = memory.get_many(a_ids, b)
+    assert [m.id for m in got] == shared
+    only_b(got, b, ma)
+    listed = memory.memories(b, filter=where, memory_types=types)
+    only_b(listed, b, ma)
+    assert len(memory.memories(b)) == len(b_mems)
+    assert [t.content for t in memory.history(SESSION, b)] == [f"{mb} yo"]
+    assert memory.sessions(b) == [SESSION]
+    stats = memory.stats(b)
+    assert (stats.total, stats.turns) == (len(b_mems), 1)
+    if links:
+        assert memory.links(a_ids[0], b) == []
+        assert memory.related(a_ids[0], b) == []
+        if not shared:
+            with pytest.raises(NotFound):
+                memory.link(a_ids[0], a_ids[1], b)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "b.jsonl"
+            memory.export(path, b)
+            assert ma not in path.read_text(encoding="utf-8")
+    except ConfigError:
+        assert mode == "chroma"  # chroma mode lists no vectors, so it cannot export
+
+    # writes from B aimed at A's ids must leave A as it was
+    if a_only:
+        assert memory.forget(a_only, b) == 0
+    for i in a_only:
+        with pytest.raises(NotFound):
+            memory.update(i, b, content="overwritten by b")
+    memory.forget(agent_id=b, filter=where or {"tag": {"$in": TAGS}})
+    assert memory.forget(a_ids, b) <= len(shared)  # B's own copies of those ids at most
+    memory.forget(agent_id=b, memory_types=list(MemoryType))
+    memory.clear_history(SESSION, b)
+    assert memory.memories(b) == []
+    kept = memory.get_many(a_ids, a)
+    assert [(m.id, m.content, m.metadata) for m in kept] == \
+        [(m.id, m.content, m.metadata) for m in a_mems]
+    assert [t.content for t in memory.history(SESSION, a)] == [f"{ma} hi"]
+    if links:
+        assert [(x.source_id, x.target_id) for x in memory.links(a_ids[0], a)] == \
+            [(a_ids[0], a_ids[1])]
