@@ -39,8 +39,9 @@ from tests.conftest import MODES
 T = TypeVar("T")
 
 CORE_EXAMPLES = 30  # per mode
-ADAPTER_EXAMPLES = 6  # per mode
-SESSION = "chat"  # both agents use the same session id and chat key
+ADAPTER_EXAMPLES = 20  # per mode
+SESSION = "chat"  # both agents use the same session ids and chat keys
+LC_SESSION, DB_KEY = "lc-chat", "db-chat"  # of the LangChain history, the LlamaIndex DB store
 CONFUSABLE = [("a", "a%"), ("a%", "a"), ("a", "a_"), ("a_", "ab"), ("ab", "a_"), ("%", "x"),
               ("_", "x"), ("a", "A"), ("a\\", "a"), ("a\\%", "a%"), ("é", "e\u0301"),
               ("用户", "用户1"), ("🙂", "🙃"), ("a", "a "), ("a*", "ab"), ("a.", "ab")]
@@ -118,7 +119,7 @@ def test_core_isolation(mode: str, hashing_memories: dict[str, HybridMemory],
                         pair: tuple[str, str], a_specs: list[Spec], b_specs: list[Spec],
                         where: Mapping[str, Any] | None,
                         types: list[MemoryType] | None) -> None:
-    memory = memory_for(hashing_memories, mode)  # type: ignore[arg-type]
+    memory = memory_for(hashing_memories, mode)
     a, b, ma, mb = agents(pair)
     a_mems, b_mems = memories_of(a, ma, a_specs), memories_of(b, mb, b_specs)
     a_ids = [m.id for m in a_mems]
@@ -192,3 +193,135 @@ def test_core_isolation(mode: str, hashing_memories: dict[str, HybridMemory],
     if links:
         assert [(x.source_id, x.target_id) for x in memory.links(a_ids[0], a)] == \
             [(a_ids[0], a_ids[1])]
+
+
+# -- the adapters -----------------------------------------------------------------------------
+
+
+class Tenant:
+    """One agent's instance of every adapter class, all on one memory."""
+
+    def __init__(self, memory: HybridMemory, agent: str, marker: str) -> None:
+        self.agent, self.marker = agent, marker
+        self.lc = LCVectorStore(memory, agent_id=agent)
+        self.history = AgentMemChatMessageHistory(memory, agent_id=agent, session_id=LC_SESSION)
+        self.lg = AgentMemStore(memory, agent_id=agent, index={"fields": ["text"]})
+        self.li = LIVectorStore(memory, agent_id=agent, memory_type=MemoryType.EPISODIC)
+        self.chat = AgentMemChatStore(memory, agent_id=agent)
+        self.db = AgentMemDBChatStore(memory, agent_id=agent)
+
+    def text(self, i: int) -> str:
+        return f"{self.marker} harbour note {i} about boats"
+
+    def write(self, n: int, tag: str) -> None:
+        """``n`` items in each adapter, under ids, keys and sessions both agents use."""
+        meta = {"tag": tag, "owner": self.marker}
+        self.lc.add_texts([self.text(i) for i in range(n)], [meta] * n,
+                          ids=[f"doc{i}" for i in range(n)])
+        self.history.add_messages([HumanMessage(f"{self.marker} hello"),
+                                   AIMessage(f"{self.marker} hi")])
+        for i in range(n):
+            self.lg.put(("users", "u1"), f"key{i}", {"text": self.text(i), "tag": tag,
+                                                     "owner": self.marker})
+        self.li.add([TextNode(id_=f"node{i}", text=self.text(i), metadata=meta)
+                     for i in range(n)])
+        self.chat.add_message(SESSION, ChatMessage(role=MessageRole.USER, content=self.marker))
+        run(self.db.add_message(DB_KEY, ChatMessage(role=MessageRole.USER, content=self.marker)))
+
+    def contents(self) -> dict[str, list[str]]:
+        """What each adapter holds, to compare before and after the other agent's writes."""
+        return {
+            "lc": [d.page_content for d in self.lc.get_by_ids([f"doc{i}" for i in range(4)])],
+            "history": [str(m.content) for m in self.history.messages],
+            "lg": [i.value["text"] for i in self.lg.search(("users",), limit=10)],
+            "li": [n.get_content() for n in self.li.get_nodes([f"node{i}" for i in range(4)])],
+            "chat": [str(m.content) for m in self.chat.get_messages(SESSION)],
+            "db": [str(m.content) for m in run(self.db.get_messages(DB_KEY, status=None))],
+        }
+
+
+def no_marker(texts: Sequence[object], marker: str) -> None:
+    for text in texts:
+        assert marker not in str(text), f"{marker} (the other agent's) in {text!r}"
+
+
+def li_queries(tenant: Tenant, query: str, vector: list[float], memory: HybridMemory
+               ) -> list[VectorStoreQuery]:
+    modes = [VectorStoreQuery(query_str=query, similarity_top_k=20),
+             VectorStoreQuery(query_embedding=vector, similarity_top_k=20),
+             VectorStoreQuery(query_embedding=vector, similarity_top_k=5,
+                              mode=VectorStoreQueryMode.MMR, mmr_threshold=0.5),
+             VectorStoreQuery(query_str=query, query_embedding=vector, similarity_top_k=20,
+                              mode=VectorStoreQueryMode.HYBRID, alpha=0.5),
+             VectorStoreQuery(query_str=query, node_ids=["node0", "node1"], similarity_top_k=5)]
+    if isinstance(memory.backend, LexicalSearch):
+        modes.append(VectorStoreQuery(query_str=query, similarity_top_k=20,
+                                      mode=VectorStoreQueryMode.TEXT_SEARCH))
+    return modes
+
+
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=ADAPTER_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(pair=tenant_pairs(), n_a=st.integers(2, 3), n_b=st.integers(0, 2),
+       tag=st.sampled_from(TAGS))
+def test_adapter_isolation(mode: str, hashing_memories: dict[str, HybridMemory],
+                           pair: tuple[str, str], n_a: int, n_b: int, tag: str) -> None:
+    memory = memory_for(hashing_memories, mode)
+    a_id, b_id, ma, mb = agents(pair)
+    a, b = Tenant(memory, a_id, ma), Tenant(memory, b_id, mb)
+    a.write(n_a, tag)
+    if n_b:
+        b.write(n_b, tag)
+    before = a.contents()
+    query = a.text(0)
+    vector = memory.embedder.embed_query(query)
+    a_docs = [f"doc{i}" for i in range(n_a)]
+
+    # LangChain vector store: every search, and get_by_ids with A's ids
+    found = [*b.lc.similarity_search(query, k=20, filter={"tag": tag}),
+             *(d for d, _ in b.lc.similarity_search_with_score(query, k=20)),
+             *(d for d, _ in b.lc.similarity_search_with_relevance_scores(query, k=20)),
+             *b.lc.similarity_search_by_vector(vector, k=20),
+             *b.lc.max_marginal_relevance_search(query, k=5, fetch_k=20),
+             *b.lc.max_marginal_relevance_search_by_vector(vector, k=5, fetch_k=20),
+             *b.lc.as_retriever(search_kwargs={"k": 20}).invoke(query)]
+    no_marker([d.page_content for d in found] + [d.metadata for d in found], ma)
+    assert [d.id for d in b.lc.get_by_ids(a_docs)] == [f"doc{i}" for i in range(min(n_a, n_b))]
+    no_marker([d.page_content for d in b.lc.get_by_ids(a_docs)], ma)
+    # LangChain chat history, same session id
+    assert [m.content for m in b.history.messages] == ([f"{mb} hello", f"{mb} hi"] if n_b else [])
+    # LangGraph store: same namespace and keys
+    for i in range(n_a):
+        item = b.lg.get(("users", "u1"), f"key{i}")
+        assert item is None if i >= n_b else item is not None and item.value["owner"] == mb
+    no_marker([i.value for i in b.lg.search(("users",), query=query, limit=20)], ma)
+    no_marker([i.value for i in b.lg.search(("users",), filter={"tag": tag}, limit=20)], ma)
+    assert b.lg.list_namespaces() == ([("users", "u1")] if n_b else [])
+    # LlamaIndex vector store: every query mode, get_nodes with A's ids
+    for q in li_queries(b, query, vector, memory):
+        result = b.li.query(q)
+        no_marker([n.get_content() for n in result.nodes or []], ma)
+    got = b.li.get_nodes([f"node{i}" for i in range(n_a)])
+    assert [n.node_id for n in got] == [f"node{i}" for i in range(min(n_a, n_b))]
+    no_marker([n.get_content() for n in got] + [n.get_content() for n in b.li.get_nodes()], ma)
+    # LlamaIndex chat stores: same chat key
+    assert [m.content for m in b.chat.get_messages(SESSION)] == ([mb] if n_b else [])
+    keys = sorted([LC_SESSION, SESSION, DB_KEY]) if n_b else []
+    assert sorted(b.chat.get_keys()) == keys and sorted(run(b.db.get_keys())) == keys
+    assert [m.content for m in run(b.db.get_messages(DB_KEY, status=None))] == \
+        ([mb] if n_b else [])
+
+    # B deletes with A's ids, keys and sessions: A keeps everything
+    b.lc.delete(a_docs)
+    b.lc.delete()  # all of B's store
+    b.history.clear()
+    for i in range(n_a):
+        b.lg.delete(("users", "u1"), f"key{i}")
+    b.li.delete_nodes([f"node{i}" for i in range(n_a)])
+    b.li.clear()
+    b.chat.delete_messages(SESSION)
+    run(b.db.delete_messages(DB_KEY))
+    assert memory.stats(b_id).total == 0 and memory.stats(b_id).turns == 0
+    assert a.contents() == before
+    assert len(before["lc"]) == n_a and len(before["lg"]) == n_a and len(before["li"]) == n_a
