@@ -23,16 +23,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
-from llama_index.core.schema import TextNode
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from agentmem import MMR, ChatTurn, HybridMemory, Memory, MemoryType, NotFound
 from agentmem.backends.base import LexicalSearch, LinkStore
 from agentmem.errors import ConfigError
-from langchain_agentmem import AgentMemChatMessageHistory
+from langchain_agentmem import AgentMemChatMessageHistory, AgentMemRetriever, memory_tools
 from langchain_agentmem import AgentMemVectorStore as LCVectorStore
 from langchain_agentmem.store import AgentMemStore
-from llamaindex_agentmem import AgentMemChatStore, AgentMemDBChatStore
+from llamaindex_agentmem import AgentMemChatStore, AgentMemDBChatStore, EpisodicMemoryBlock
 from llamaindex_agentmem import AgentMemVectorStore as LIVectorStore
 from tests.conftest import MODES
 
@@ -41,6 +41,7 @@ T = TypeVar("T")
 CORE_EXAMPLES = 30  # per mode
 ADAPTER_EXAMPLES = 20  # per mode
 SESSION = "chat"  # both agents use the same session ids and chat keys
+SOURCE_DOC = "source-doc"  # the LlamaIndex ref_doc_id of both agents' nodes
 LC_SESSION, DB_KEY = "lc-chat", "db-chat"  # of the LangChain history, the LlamaIndex DB store
 CONFUSABLE = [("a", "a%"), ("a%", "a"), ("a", "a_"), ("a_", "ab"), ("ab", "a_"), ("%", "x"),
               ("_", "x"), ("a", "A"), ("a\\", "a"), ("a\\%", "a%"), ("é", "e\u0301"),
@@ -223,8 +224,9 @@ class Tenant:
         for i in range(n):
             self.lg.put(("users", "u1"), f"key{i}", {"text": self.text(i), "tag": tag,
                                                      "owner": self.marker})
-        self.li.add([TextNode(id_=f"node{i}", text=self.text(i), metadata=meta)
-                     for i in range(n)])
+        source = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=SOURCE_DOC)}
+        self.li.add([TextNode(id_=f"node{i}", text=self.text(i), metadata=meta,
+                              relationships=source) for i in range(n)])
         self.chat.add_message(SESSION, ChatMessage(role=MessageRole.USER, content=self.marker))
         run(self.db.add_message(DB_KEY, ChatMessage(role=MessageRole.USER, content=self.marker)))
 
@@ -245,6 +247,27 @@ def no_marker(texts: Sequence[object], marker: str) -> None:
         assert marker not in str(text), f"{marker} (the other agent's) in {text!r}"
 
 
+def async_reads(b: Tenant, query: str, vector: list[float], a_ids: list[str]) -> list[object]:
+    """What B's adapters return through their async methods, asked with A's text and ids."""
+
+    async def reads() -> list[object]:
+        found: list[object] = [d.page_content for d in await b.lc.asimilarity_search(query, k=20)]
+        found += [d.page_content for d in await b.lc.asimilarity_search_by_vector(vector, k=20)]
+        found += [d.page_content for d in await b.lc.amax_marginal_relevance_search(query, k=5)]
+        found += [d.page_content for d in await b.lc.aget_by_ids(a_ids)]
+        found += [m.content for m in await b.history.aget_messages()]
+        found += [i.value for i in await b.lg.asearch(("users",), query=query, limit=20)]
+        found += [i and i.value for i in [await b.lg.aget(("users", "u1"), "key0")]]
+        found += [await b.lg.alist_namespaces()]
+        result = await b.li.aquery(VectorStoreQuery(query_str=query, similarity_top_k=20))
+        found += [n.get_content() for n in result.nodes or []]
+        found += [n.get_content() for n in await b.li.aget_nodes(["node0", "node1"])]
+        found += [m.content for m in await b.chat.aget_messages(SESSION)]
+        return found
+
+    return run(reads())
+
+
 def li_queries(tenant: Tenant, query: str, vector: list[float], memory: HybridMemory
                ) -> list[VectorStoreQuery]:
     modes = [VectorStoreQuery(query_str=query, similarity_top_k=20),
@@ -253,7 +276,8 @@ def li_queries(tenant: Tenant, query: str, vector: list[float], memory: HybridMe
                               mode=VectorStoreQueryMode.MMR, mmr_threshold=0.5),
              VectorStoreQuery(query_str=query, query_embedding=vector, similarity_top_k=20,
                               mode=VectorStoreQueryMode.HYBRID, alpha=0.5),
-             VectorStoreQuery(query_str=query, node_ids=["node0", "node1"], similarity_top_k=5)]
+             VectorStoreQuery(query_str=query, node_ids=["node0", "node1"], similarity_top_k=5),
+             VectorStoreQuery(query_str=query, doc_ids=[SOURCE_DOC], similarity_top_k=20)]
     if isinstance(memory.backend, LexicalSearch):
         modes.append(VectorStoreQuery(query_str=query, similarity_top_k=20,
                                       mode=VectorStoreQueryMode.TEXT_SEARCH))
@@ -312,6 +336,15 @@ def test_adapter_isolation(mode: str, hashing_memories: dict[str, HybridMemory],
     assert [m.content for m in run(b.db.get_messages(DB_KEY, status=None))] == \
         ([mb] if n_b else [])
 
+    # the other read paths: retriever, tools, memory block, and the async twins
+    no_marker(async_reads(b, query, vector, a_docs), ma)
+    no_marker([d.page_content for d in
+               AgentMemRetriever(memory=memory, agent_id=b_id, k=20).invoke(query)], ma)
+    recall_tool = {t.name: t for t in memory_tools(memory, agent_id=b_id)}["recall"]
+    no_marker([recall_tool.invoke({"query": query, "k": 20})], ma)
+    block = EpisodicMemoryBlock(memory=memory, agent_id=b_id, k=20)
+    no_marker([run(block.aget([ChatMessage(role=MessageRole.USER, content=query)]))], ma)
+
     # B deletes with A's ids, keys and sessions: A keeps everything
     b.lc.delete(a_docs)
     b.lc.delete()  # all of B's store
@@ -319,6 +352,7 @@ def test_adapter_isolation(mode: str, hashing_memories: dict[str, HybridMemory],
     for i in range(n_a):
         b.lg.delete(("users", "u1"), f"key{i}")
     b.li.delete_nodes([f"node{i}" for i in range(n_a)])
+    b.li.delete(SOURCE_DOC)
     b.li.clear()
     b.chat.delete_messages(SESSION)
     run(b.db.delete_messages(DB_KEY))
