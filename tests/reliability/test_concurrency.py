@@ -184,6 +184,8 @@ def check_core(memory: HybridMemory, agent: str, acked: list[list[str]]) -> None
     assert sorted(memory.sessions(agent)) == sorted(f"s{w}" for w in range(WORKERS))
     stats = memory.stats(agent)
     assert (stats.total, stats.turns, stats.sessions) == (len(expected), WORKERS * TURNS, WORKERS)
+    memory.flush_index(agent)  # hybrid: the Chroma index catches up, nothing left queued
+    assert memory.stats(agent).pending_index == 0
     assert fresh_call(memory, agent) == len(expected)
 
 
