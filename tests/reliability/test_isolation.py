@@ -89,10 +89,6 @@ def agents(pair: tuple[str, str]) -> tuple[str, str, str, str]:
     return base + pair[0], base + pair[1], f"zqa{uuid.uuid4().hex[:8]}", f"zqb{uuid.uuid4().hex[:8]}"
 
 
-def memory_for(memories: dict[str, HybridMemory], mode: str) -> HybridMemory:
-    return memories[mode]
-
-
 def memories_of(agent: str, marker: str, specs: Sequence[Spec]) -> list[Memory]:
     return [Memory(id=f"m{i}", agent_id=agent, memory_type=s.memory_type,
                    content=f"{marker} garden note {i} about {s.tag} roses",
@@ -120,7 +116,7 @@ def test_core_isolation(mode: str, hashing_memories: dict[str, HybridMemory],
                         pair: tuple[str, str], a_specs: list[Spec], b_specs: list[Spec],
                         where: Mapping[str, Any] | None,
                         types: list[MemoryType] | None) -> None:
-    memory = memory_for(hashing_memories, mode)
+    memory = hashing_memories[mode]
     a, b, ma, mb = agents(pair)
     a_mems, b_mems = memories_of(a, ma, a_specs), memories_of(b, mb, b_specs)
     a_ids = [m.id for m in a_mems]
@@ -291,7 +287,7 @@ def li_queries(tenant: Tenant, query: str, vector: list[float], memory: HybridMe
        tag=st.sampled_from(TAGS))
 def test_adapter_isolation(mode: str, hashing_memories: dict[str, HybridMemory],
                            pair: tuple[str, str], n_a: int, n_b: int, tag: str) -> None:
-    memory = memory_for(hashing_memories, mode)
+    memory = hashing_memories[mode]
     a_id, b_id, ma, mb = agents(pair)
     a, b = Tenant(memory, a_id, ma), Tenant(memory, b_id, mb)
     a.write(n_a, tag)
