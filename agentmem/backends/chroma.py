@@ -47,6 +47,7 @@ from .base import ExpiredCounts, Mode, StoreInfo, StoreSize, Vector, Vectors
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
+    from chromadb.api.types import QueryResult
 
 __all__ = ["ChromaBackend", "to_chroma_where"]
 
@@ -62,6 +63,10 @@ _FLAT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")  # the keys a filter 
 _I64 = (-(2**63), 2**63 - 1)
 _TURN_SEP = "/"  # safe whatever the session id holds: the seq suffix has a fixed width
 _MEMORY_TYPES = "|".join(t.value for t in MemoryType)
+# A collection written while it is queried can answer before its segment exists, or with a
+# hit whose metadata is not there yet (Chroma 1.5): such a query is asked again.
+_UNSETTLED = "Nothing found on disk"
+_SETTLE_ATTEMPTS = 5
 _ALL = ("documents", "metadatas")
 
 _seq_lock = threading.Lock()
@@ -467,16 +472,37 @@ class ChromaBackend:
         return [MemoryHit.model_construct(memory=m, score=1.0 - dist, vector=vec)
                 for dist, _, m, vec in found[:k]]
 
+    @staticmethod
+    def _settled_query(col: Collection, query: Any, k: int, where: Where | None,
+                       include: list[str]) -> QueryResult:
+        """``col.query``, asked again (briefly) while a collection being written right now
+        answers half-made: no segment on disk yet, or a hit without its metadata."""
+        for attempt in range(_SETTLE_ATTEMPTS):
+            last = attempt == _SETTLE_ATTEMPTS - 1
+            try:
+                res = col.query(query_embeddings=cast(Any, [query]), n_results=k,
+                                where=cast(Any, where), include=cast(Any, include))
+            except Exception as exc:  # chromadb's own; anything else is raised as it is
+                if last or _UNSETTLED not in str(exc):
+                    raise
+            else:
+                metas = (res["metadatas"] or [[]])[0]
+                if last or all(m is not None for m in metas):
+                    return res
+            time.sleep(0.02 * 2 ** attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
     def _nearest(self, col: Collection, agent_id: str, memory_type: MemoryType, query: Any,
                  k: int, where: Where | None, include: list[str], now: float) -> _Hits:
-        res = col.query(query_embeddings=cast(Any, [query]), n_results=k,
-                        where=cast(Any, where), include=cast(Any, include))
+        res = self._settled_query(col, query, k, where, include)
         docs, metas = (res["documents"] or [[]])[0], (res["metadatas"] or [[]])[0]
         ids, dists = res["ids"][0], (res["distances"] or [[]])[0]
         vecs = ([list(map(float, v)) for v in res["embeddings"][0]]  # type: ignore[index]
                 if "embeddings" in include else [None] * len(ids))
         hits = _Hits()
         for memory_id, doc, meta, dist, vec in zip(ids, docs, metas, dists, vecs, strict=True):
+            if meta is None:  # still being written after every retry: not there yet
+                continue
             if float(cast(float, meta["_am_expires_at"])) <= now:
                 hits.expired += 1
                 continue

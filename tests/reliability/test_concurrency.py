@@ -26,8 +26,6 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from agentmem import (
-    BackendError,
-    BackendUnavailable,
     ChatTurn,
     HashingEmbedder,
     HybridMemory,
@@ -103,16 +101,7 @@ def agent_name(tag: str) -> str:
     return f"conc-{tag}-{uuid.uuid4().hex[:10]}"
 
 
-# Intermittent (1 run in 2 to 4 of the chroma storms here), so not strict: a hit read while
-# another thread writes the same fresh collection.
-CHROMA_QUERY_RACE = pytest.mark.xfail(
-    strict=False, raises=(BackendError, TypeError),
-    reason="defect in ChromaBackend._nearest (agentmem/backends/chroma.py:449-453): under "
-           "concurrent upserts and queries of one new collection, Chroma 1.5.9 either fails "
-           "the query ('Error creating hnsw segment reader: Nothing found on disk', a "
-           "transient reported as BackendError and not retried) or returns a hit whose "
-           "metadata is None, and meta['_am_expires_at'] raises an untyped TypeError")
-STORM_MODES = [pytest.param(m, marks=CHROMA_QUERY_RACE) if m == "chroma" else m for m in MODES]
+STORM_MODES = MODES
 
 
 @pytest.fixture(params=STORM_MODES)
@@ -348,15 +337,7 @@ async def test_adapters_tasks(own_memory: HybridMemory) -> None:
 # -- contention on the same rows --------------------------------------------------------------
 
 
-UNORDERED_BATCHES = pytest.mark.xfail(
-    strict=True, raises=BackendUnavailable,
-    reason="defect owned by r-faults: PostgreSQL upserts lock a batch's rows in the order "
-           "given, so writers of the same ids in different orders deadlock; the deadlock is "
-           "not retried and is reported as BackendUnavailable ('could not reach PostgreSQL')")
-
-
-@pytest.mark.parametrize("mode", [pytest.param("pgvector", marks=UNORDERED_BATCHES), "chroma",
-                                  pytest.param("hybrid", marks=UNORDERED_BATCHES)])
+@pytest.mark.parametrize("mode", MODES)
 def test_same_ids_in_different_orders(mode: str, pg_url: str, chroma_url: str) -> None:
     """8 writers upserting the same 30 ids, each in its own order: every call succeeds
     and each id ends up once, holding one of the versions written."""
