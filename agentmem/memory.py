@@ -120,11 +120,11 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         settings = settings or load_settings()
         if retention is None and settings.retention == "tiered":
             retention = RetentionPolicy()
+        embedder = embedder or embedder_from_spec(settings.embeddings)  # before any server starts
         built = backend_from_settings(settings)
         # The embedded store is ours to manage, so it is initialised on first use;
         # a server's schema is only ever changed by an explicit init / `agentmem migrate`.
-        return cls(embedder=embedder or embedder_from_spec(settings.embeddings),
-                   backend=built.backend, auto_init=built.embedded, retrieval=retrieval,
+        return cls(embedder=embedder, backend=built.backend, auto_init=built.embedded, retrieval=retrieval,
                    enricher=enricher, retention=retention, metrics=metrics)
 
     @property

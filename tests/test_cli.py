@@ -104,6 +104,7 @@ def test_bad_settings_exit_3_with_the_reason_on_stderr(tmp_path: Path, env: dict
                                                        needle: str) -> None:
     result = run(tmp_path, "stats", "--agent", "a", **env)
     assert result.returncode == 3 and needle in result.stderr and result.stdout == ""
+    assert not (tmp_path / ".agentmem").exists()  # a bad setting starts no embedded server
     as_json = run(tmp_path, "stats", "--agent", "a", "--json", **env)
     error = json.loads(as_json.stderr)["error"]
     assert as_json.returncode == 3 and error["exit_code"] == 3 and needle in error["message"]

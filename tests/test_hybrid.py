@@ -36,7 +36,7 @@ async def test_write_with_chroma_down_is_durable_and_reindex_heals(
         pg_url: str, own_chroma: ChromaServer, agent_id: str) -> None:
     memory = _hybrid(pg_url, own_chroma)
     first = memory.remember("written while chroma is up", agent_id)
-    assert memory.flush_index() == 0  # the background copy already took it
+    assert memory.flush_index(agent_id) == 0  # the background copy already took it
     assert memory.stats(agent_id).pending_index == 0
     own_chroma.stop()
     second = memory.remember("written while chroma is down", agent_id)  # acknowledged
@@ -60,16 +60,16 @@ async def test_deletes_reach_the_index_through_the_queue(
     memory = _hybrid(pg_url, own_chroma)
     keep = memory.remember("alpha keep", agent_id)
     gone = memory.remember("alpha gone", agent_id)
-    memory.flush_index()
+    memory.flush_index(agent_id)
     own_chroma.stop()
     assert memory.forget(gone.id, agent_id) == 1  # Chroma still holds it; the drop is queued
-    memory.flush_index()
+    memory.flush_index(agent_id)
     assert memory.stats(agent_id).pending_index == 1
     own_chroma.start()
     vec = HashingEmbedder(DIM).embed_query("alpha")
     assert gone.id in await _index_ids(own_chroma, agent_id, vec)
     assert [h.memory.id for h in memory.recall("alpha", agent_id, k=5)] == [keep.id]
-    assert memory.flush_index() == 1  # the queued delete, no reindex needed
+    assert memory.flush_index(agent_id) == 1  # the queued delete, no reindex needed
     assert await _index_ids(own_chroma, agent_id, vec) == {keep.id}
     assert memory.stats(agent_id).pending_index == 0
     memory.close()
@@ -88,7 +88,7 @@ async def test_a_large_agent_is_recalled_through_the_index_when_it_is_complete(
     memory = _hybrid(pg_url, own_chroma, index_min_rows=2)
     m = memory.remember("indexed fact about whales", agent_id, memory_type="semantic")
     memory.remember("indexed fact about cats", agent_id, memory_type="semantic")
-    memory.flush_index()
+    memory.flush_index(agent_id)
     hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
     await _write_unqueued(pg_url, memory, hidden)
     # Seeing the hidden row missing proves recall went through Chroma.
@@ -107,7 +107,7 @@ async def test_a_small_agent_is_recalled_from_postgres(
         pg_url: str, own_chroma: ChromaServer, agent_id: str) -> None:
     memory = _hybrid(pg_url, own_chroma)  # default threshold: this agent is small
     memory.remember("indexed fact about whales", agent_id)
-    memory.flush_index()
+    memory.flush_index(agent_id)
     hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
     await _write_unqueued(pg_url, memory, hidden)
     assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, lexical_weight=0, k=3)}
@@ -122,7 +122,7 @@ async def test_a_large_agent_with_its_own_ann_index_is_recalled_from_postgres(
     memory.init()
     for topic in ("whales", "cats", "owls"):
         memory.remember(f"indexed fact about {topic}", agent_id)
-    memory.flush_index()
+    memory.flush_index(agent_id)
     hidden = Memory(content="unindexed fact about whales", agent_id=agent_id)
     await _write_unqueued(pg_url, memory, hidden)
     assert hidden.id not in {h.memory.id for h in memory.recall("whales", agent_id, lexical_weight=0, k=4)}
