@@ -15,39 +15,15 @@ agent silently forget.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
-from pydantic import BaseModel, Field
 
 from agentmem import HybridMemory, InvalidInput, Memory, MemoryHit
 from agentmem.models import as_agent_id
+from agentmem.tools import MemoryTypeName, RecallInput, RememberInput
 
-__all__ = ["RecallInput", "RememberInput", "memory_tools"]
-
-MemoryTypeName = Literal["episodic", "semantic", "procedural"]
-
-
-class RememberInput(BaseModel):
-    """Arguments of the ``remember`` tool."""
-
-    content: str = Field(min_length=1, description="The fact, event or instruction to keep, "
-                         "as one self-contained sentence.")
-    memory_type: MemoryTypeName = Field(
-        default="semantic",
-        description="semantic: a fact (the user's name, a preference); episodic: something "
-                    "that happened; procedural: how to do something.")
-    importance: float = Field(default=0.5, ge=0.0, le=1.0,
-                              description="How important this is, from 0 (trivial) to 1 (vital).")
-
-
-class RecallInput(BaseModel):
-    """Arguments of the ``recall`` tool."""
-
-    query: str = Field(min_length=1, description="What to look for, in plain words.")
-    k: int = Field(default=5, ge=1, le=50, description="How many memories to return at most.")
-    memory_type: MemoryTypeName | None = Field(
-        default=None, description="Only this kind of memory; omit to search all kinds.")
+__all__ = ["RecallInput", "RememberInput", "memory_tools"]  # the schemas live in agentmem.tools
 
 
 def _format_hits(hits: list[MemoryHit]) -> str:
