@@ -6,6 +6,7 @@ from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 from .backends import Backend, HybridBackend, StoreInfo
+from .cache import SessionCache
 from .embeddings import Embedder, HashingEmbedder, embedder_from_spec
 from .errors import (
     AgentMemError,
@@ -92,6 +93,7 @@ __all__ = [
     "PostgresBackend",
     "PostgresConfig",
     "SentenceTransformerEmbedder",
+    "SessionCache",
     "StoreInfo",
     "embedder_from_spec",
     "load_settings",

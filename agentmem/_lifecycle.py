@@ -40,8 +40,12 @@ class Lifecycle(FacadePart):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInput(f"batch_size must be a positive int, got {batch_size!r}")
         await self._ensure_ready()
-        return await cleanup(self.backend, agent, dry_run=dry_run, archive=archive,
-                             batch_size=batch_size, progress=progress)
+        try:
+            return await cleanup(self.backend, agent, dry_run=dry_run, archive=archive,
+                                 batch_size=batch_size, progress=progress)
+        finally:
+            if not dry_run:
+                self._changed(agent)
 
     cleanup = sync_twin(acleanup)
 
@@ -66,7 +70,10 @@ class Lifecycle(FacadePart):
         if not isinstance(self.backend, ExpiryControl):
             raise ConfigError(f"the {self.mode} backend cannot change expiry in place")
         await self._ensure_ready()
-        return await self.backend.set_expiry(agent, id_list, expires_at)
+        try:
+            return await self.backend.set_expiry(agent, id_list, expires_at)
+        finally:
+            self._changed(agent)
 
     set_expiry = sync_twin(aset_expiry)
 
@@ -80,9 +87,13 @@ class Lifecycle(FacadePart):
         is called after each group."""
         agent = as_agent_id(agent_id)
         await self._ensure_ready()
-        return await consolidate(self.backend, self._write, agent,
-                                 policy=policy or ConsolidationPolicy(),
-                                 summarizer=summarizer or ExtractiveSummarizer(),
-                                 dry_run=dry_run, progress=progress)
+        try:
+            return await consolidate(self.backend, self._write, agent,
+                                     policy=policy or ConsolidationPolicy(),
+                                     summarizer=summarizer or ExtractiveSummarizer(),
+                                     dry_run=dry_run, progress=progress)
+        finally:
+            if not dry_run:
+                self._changed(agent)  # it links summaries to their sources too
 
     consolidate = sync_twin(aconsolidate)

@@ -38,7 +38,10 @@ class MemoryLinks(FacadePart):
             raise InvalidInput(f"a memory cannot be linked to itself ({source_id!r})")
         store = self._link_store()
         await self._ensure_ready()
-        await store.link(agent, [link])
+        try:
+            await store.link(agent, [link])
+        finally:
+            self._changed(agent)  # recall(expand_related=True) follows links
         return link
 
     link = sync_twin(alink)
@@ -51,8 +54,11 @@ class MemoryLinks(FacadePart):
         source_id, target_id = as_name(source_id, "source_id"), as_name(target_id, "target_id")
         store = self._link_store()
         await self._ensure_ready()
-        return await store.unlink(agent, source_id, target_id,
-                                  None if relation is None else as_relation(relation))
+        try:
+            return await store.unlink(agent, source_id, target_id,
+                                      None if relation is None else as_relation(relation))
+        finally:
+            self._changed(agent)
 
     unlink = sync_twin(aunlink)
 

@@ -19,7 +19,8 @@ class Operations(FacadePart):
 
     @on_loop
     async def astats(self, agent_id: str) -> MemoryStats:
-        """Counts per memory type, turns, sessions and memories waiting for the index."""
+        """Counts per memory type, turns, sessions and memories waiting for the index, and
+        the session cache's hits and misses when there is one."""
         agent = as_agent_id(agent_id)
         await self._ensure_ready()
         counts = await self.backend.count(agent, memory_types=list(MemoryType))
@@ -28,7 +29,8 @@ class Operations(FacadePart):
                    if isinstance(self.backend, Indexed) else 0)
         return MemoryStats(agent_id=agent, by_type={t.value: n for t, n in counts.items()},
                            total=sum(counts.values()), turns=turns, sessions=sessions,
-                           pending_index=pending)
+                           pending_index=pending,
+                           cache=None if self.cache is None else self.cache.stats())
 
     stats = sync_twin(astats)
 
@@ -42,7 +44,10 @@ class Operations(FacadePart):
             raise ConfigError(f"reindex rebuilds Chroma from PostgreSQL: it needs hybrid mode, "
                               f"this memory is in {self.mode} mode")
         await self._ensure_ready()
-        return await self.backend.reindex(agent_id, progress=progress)
+        try:
+            return await self.backend.reindex(agent_id, progress=progress)
+        finally:
+            self._changed(agent_id)  # a repaired index may answer differently
 
     reindex = sync_twin(areindex)
 
@@ -81,8 +86,11 @@ class Operations(FacadePart):
         The file is checked whole before anything is written; re-running is safe."""
         agent = None if agent_id is None else as_agent_id(agent_id)
         await self._ensure_ready()
-        return await restore_backup(self.backend, self.embedder, self._store, path,
-                                    agent_id=agent, batch_size=batch_size, reembed=reembed,
-                                    skip_links=skip_links, progress=progress)
+        try:
+            return await restore_backup(self.backend, self.embedder, self._store, path,
+                                        agent_id=agent, batch_size=batch_size, reembed=reembed,
+                                        skip_links=skip_links, progress=progress)
+        finally:
+            self._changed(agent)  # links and rows of ``agent``, or of every agent
 
     restore = sync_twin(arestore)

@@ -14,18 +14,26 @@ from .embeddings import Embedder
 from .models import Memory
 
 if TYPE_CHECKING:
+    from .cache import SessionCache
     from .ops.metrics import Metrics
 
 __all__ = ["FacadePart"]
 
 
 class FacadePart:
-    """The backend, embedder, metrics recorder, readiness and the write path, shared by
-    every facade part."""
+    """The backend, embedder, metrics recorder, session cache, readiness and the write
+    path, shared by every facade part."""
 
     backend: Backend
     embedder: Embedder
     metrics: Metrics | None = None  # times every public operation when set (see _twins)
+    cache: SessionCache | None = None  # embeddings and recalls when set (see agentmem.cache)
+
+    def _changed(self, agent_id: str | None) -> None:
+        """Invalidate cached recalls of ``agent_id`` (None: of every agent); call it after
+        every change to memories, links or expiry, in a ``finally``."""
+        if self.cache is not None:
+            self.cache.changed(agent_id)
 
     @property
     def mode(self) -> Mode:

@@ -33,6 +33,7 @@ from .backends.base import (
     Vector,
     Vectors,
 )
+from .cache import SessionCache, text_key, vector_key
 from .embeddings import Embedder, embedder_from_spec
 from .errors import ConfigError, InvalidInput, NotFound
 from .factory import backend_from_settings, compose
@@ -76,7 +77,7 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
                  enricher: Enricher | None = None,
                  dedup_threshold: float | None = None,
                  retention: RetentionPolicy | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, cache: SessionCache | None = None) -> None:
         """Give a ``backend``, or ``postgres`` and/or ``chroma`` (both: hybrid mode).
 
         ``retrieval`` sets what a ranked recall weighs (default: :class:`RetrievalConfig`).
@@ -86,6 +87,8 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         ``retention`` gives memories the expiry of their tier (off by default; see
         :mod:`agentmem.lifecycle.retention`). ``metrics`` records every operation's latency
         and errors (see :mod:`agentmem.ops.metrics`); None, the default, costs nothing.
+        ``cache`` keeps embeddings and recall results in this process (see
+        :mod:`agentmem.cache`); None, the default, embeds and queries every time.
         """
         if dedup_threshold is not None and not -1.0 <= dedup_threshold <= 1.0:
             raise ConfigError(f"dedup_threshold must be a cosine in [-1, 1] or None, got "
@@ -101,6 +104,7 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         self.dedup_threshold = dedup_threshold
         self.retention = retention
         self.metrics = metrics
+        self.cache = cache
         self._auto_init = auto_init
         self._ready = False
         self._lock: asyncio.Lock | None = None
@@ -112,20 +116,26 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
                       retrieval: RetrievalConfig | None = None,
                       enricher: Enricher | None = None,
                       retention: RetentionPolicy | None = None,
-                      metrics: Metrics | None = None) -> HybridMemory:
+                      metrics: Metrics | None = None,
+                      cache: SessionCache | None = None) -> HybridMemory:
         """Build from settings (the environment when None); see :class:`AgentMemSettings`.
 
-        ``AGENTMEM_RETENTION=tiered`` means ``RetentionPolicy()`` unless ``retention`` is given.
+        ``AGENTMEM_RETENTION=tiered`` means ``RetentionPolicy()`` unless ``retention`` is given;
+        ``AGENTMEM_CACHE=on`` means a :class:`SessionCache` of the configured sizes unless
+        ``cache`` is given.
         """
         settings = settings or load_settings()
         if retention is None and settings.retention == "tiered":
             retention = RetentionPolicy()
+        if cache is None and settings.cache == "on":
+            cache = SessionCache(settings.cache_embeddings, settings.cache_recalls,
+                                 recall_ttl=settings.cache_ttl)
         embedder = embedder or embedder_from_spec(settings.embeddings)  # before any server starts
         built = backend_from_settings(settings)
         # The embedded store is ours to manage, so it is initialised on first use;
         # a server's schema is only ever changed by an explicit init / `agentmem migrate`.
         return cls(embedder=embedder, backend=built.backend, auto_init=built.embedded, retrieval=retrieval,
-                   enricher=enricher, retention=retention, metrics=metrics)
+                   enricher=enricher, retention=retention, metrics=metrics, cache=cache)
 
     @property
     def info(self) -> StoreInfo:
@@ -193,7 +203,9 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         if self.enricher is not None:
             memories = await enrich(self.enricher, memories)
         if embeddings is None:
-            embeddings = await self.embedder.aembed_documents([m.content for m in memories])
+            texts = [m.content for m in memories]
+            embeddings = (await self.embedder.aembed_documents(texts) if self.cache is None
+                          else await self.cache.documents(self.embedder, texts))
         vectors = check.embeddings(embeddings, len(memories), self.embedder)
         became = memories
         if dedup and self.dedup_threshold is not None:
@@ -216,7 +228,11 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         safe = [check.indexable(t) for t in given]
         if texts is not None or any(a is not b for a, b in zip(safe, given, strict=True)):
             texts = safe
-        await self.backend.upsert(memories, vectors, lexical_texts=texts)
+        try:
+            await self.backend.upsert(memories, vectors, lexical_texts=texts)
+        finally:
+            for agent in {m.agent_id for m in memories}:
+                self._changed(agent)
 
     @on_loop
     async def aremember(self, content: str, agent_id: str, *,
@@ -291,7 +307,10 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
                                "memory of an agent pass memory_types=list(MemoryType)")
         id_list = None if ids is None else check.ids(ids)
         await self._ensure_ready()
-        return await self.backend.delete(agent, ids=id_list, memory_types=types, where=where)
+        try:
+            return await self.backend.delete(agent, ids=id_list, memory_types=types, where=where)
+        finally:
+            self._changed(agent)
 
     forget = sync_twin(aforget)
 
@@ -313,15 +332,39 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         lexical_weight = lexical_weight_for(self.backend, self.retrieval, lexical_weight,
                                             lexical_query)
         if vector is None:
-            vector = await self.embedder.aembed_query(check.query_text(query, "recall"))
-        check.query_vector(vector, self.embedder)
+            checked = check.query_text(query, "recall")
+            text: str | None = checked
+            probe = text_key(checked)
+        else:
+            text, probe = None, vector_key(check.query_vector(vector, self.embedder))
+        recalls = self.cache
+        if recalls is not None and self.retention is not None and self.retention.refresh_on_access:
+            recalls = None  # every recall restarts TTLs: it must reach the store
+        key: tuple[Any, ...] = ()
+        generation = (0, 0)
+        if recalls is not None:
+            key = (probe, tuple(types),
+                   repr(where), mmr, None if lexical_query is None else text_key(lexical_query),
+                   lexical_weight, k, expand_related, self.retrieval, self.embedder.model_id)
+            generation = recalls.generation(agent)  # before anything is read
+            cached = recalls.recall(key, agent)
+            if cached is not None:
+                return cached
+        if vector is None:
+            assert text is not None
+            vector = (await self.embedder.aembed_query(text) if self.cache is None
+                      else await self.cache.query(self.embedder, text))
+            check.query_vector(vector, self.embedder)
         await self._ensure_ready()
         hits = await run_recall(self.backend, RecallRequest(
             agent, vector, k, types, where, mmr, lexical_query, lexical_weight, self.retrieval,
             expand_related))
         fresh = await self._accessed(agent, [h.memory for h in hits])
-        return [h if h.memory is m else h.model_copy(update={"memory": m})
+        hits = [h if h.memory is m else h.model_copy(update={"memory": m})
                 for h, m in zip(hits, fresh, strict=True)]
+        if recalls is not None:
+            recalls.store_recall(key, agent, generation, hits, utcnow())
+        return hits
 
     async def _accessed(self, agent_id: str, memories: list[Memory]) -> list[Memory]:
         """``memories`` as read; under ``refresh_on_access``, with their TTL restarted."""

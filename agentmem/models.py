@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator
 
+from .cache import CacheStats
 from .errors import InvalidInput
 
 __all__ = ["MAX_CONTENT_BYTES", "MAX_DEPTH", "MAX_ID_LEN", "MAX_METADATA_BYTES",
@@ -414,3 +415,4 @@ class MemoryStats(BaseModel):
     turns: int
     sessions: int
     pending_index: int = 0
+    cache: CacheStats | None = None  # the memory's SessionCache figures, when it has one

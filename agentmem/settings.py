@@ -52,11 +52,22 @@ class AgentMemSettings(BaseSettings):
     # The command line's logging: level, and ``json`` (one object per line) for containers.
     log_level: LogLevel = "WARNING"
     log_format: Literal["text", "json"] = "text"
+    # The session cache (agentmem.cache): off by default, so every call reads the store
+    # (other processes' writes are seen at once); on: embeddings and recalls kept in process.
+    cache: Literal["on", "off"] = "off"
+    cache_embeddings: int = Field(default=10_000, ge=0, le=10_000_000)
+    cache_recalls: int = Field(default=1_000, ge=0, le=1_000_000)
+    cache_ttl: float | None = Field(default=60.0, gt=0, le=86400)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _level(cls, v: object) -> object:
         return v.upper() if isinstance(v, str) else v
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache(cls, v: object) -> object:
+        return v.lower() if isinstance(v, str) else v
 
     @field_validator("postgres_url")
     @classmethod

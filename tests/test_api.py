@@ -22,7 +22,7 @@ PUBLIC = {
     "OpenAIEmbedder", "PostgresBackend",
     "MemoryLink", "MemoryTier", "RelatedMemory", "RetrievalConfig",
     "PostgresConfig", "SentenceTransformerEmbedder", "StoreInfo", "embedder_from_spec",
-    "load_settings",
+    "load_settings", "SessionCache",
 }
 
 

@@ -58,6 +58,7 @@ class MemoryCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self._operations()
+        yield from self._cache()
         yield from self._stores()
         rss = GaugeMetricFamily("agentmem_process_resident_memory_bytes",
                                 "Resident set size of this process.")
@@ -85,6 +86,25 @@ class MemoryCollector(Collector):
             for error, n in sorted(stats.errors.items()):
                 errors.add_metric([name, error], n)
         yield from (latency, calls, errors)
+
+    def _cache(self) -> Iterator[Metric]:
+        cache = self.memory.cache
+        if cache is None:
+            return
+        stats = cache.stats()
+        families = {
+            name: CounterMetricFamily(f"agentmem_cache_{name}", text, labels=["cache"])
+            for name, text in (("hits", "Lookups the session cache answered."),
+                               ("misses", "Lookups the session cache could not answer."),
+                               ("evictions", "Entries the session cache dropped for room."))
+        }
+        size = GaugeMetricFamily("agentmem_cache_entries", "Entries in the session cache.",
+                                 labels=["cache"])
+        for label, counts in (("embeddings", stats.embeddings), ("recalls", stats.recalls)):
+            for name, family in families.items():
+                family.add_metric([label], getattr(counts, name))
+            size.add_metric([label], counts.size)
+        yield from (*families.values(), size)
 
     def _stores(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("agentmem_store_up", "1 if the store sizes could be read.")
