@@ -1,4 +1,5 @@
-"""``python -m benchmarks store [options]``: the side-by-side storage benchmark."""
+"""``python -m benchmarks store [options]``: the side-by-side storage benchmark;
+``python -m benchmarks cache``: the session cache on and off."""
 
 from __future__ import annotations
 
@@ -60,6 +61,14 @@ def parser() -> argparse.ArgumentParser:
                    help="where the JSON, markdown and PNGs go")
     s.add_argument("--workdir", type=Path, help="scratch space for servers and data "
                                                "(default: a fresh temporary directory)")
+    c = sub.add_parser("cache", help="the session cache on vs off, with all-MiniLM-L6-v2",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    from .cache import CacheConfig
+
+    dc = CacheConfig()
+    for name in ("texts", "queries", "rounds", "repeats", "batch", "seed"):
+        c.add_argument(f"--{name}", type=int, default=getattr(dc, name))
+    c.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     r = sub.add_parser("report", help="re-render the markdown and PNGs from a run's JSON")
     r.add_argument("json", type=Path, help="a store-*.json written by `store`")
     r.add_argument("--out", type=Path, default=Path("benchmarks/results"))
@@ -81,6 +90,15 @@ def main(argv: list[str] | None = None) -> int:
 
         written = write_all(json.loads(args.json.read_text()), args.out)
         print("wrote " + ", ".join(str(p) for p in written.values()))
+        return 0
+    if args.command == "cache":
+        from .cache import CacheConfig, run_cache, summary, write
+
+        with tempfile.TemporaryDirectory(prefix="agentmem-bench-") as tmp:
+            record = run_cache(CacheConfig(**{k: getattr(args, k) for k in
+                                              CacheConfig.__dataclass_fields__}), Path(tmp))
+        print(summary(record))
+        print(f"wrote {write(record, args.out)}")
         return 0
     config = config_from(args)
     console = Console(stderr=True)
