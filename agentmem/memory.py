@@ -343,9 +343,9 @@ class HybridMemory(ConversationHistory, MemoryLinks, Lifecycle, Operations):
         key: tuple[Any, ...] = ()
         generation = (0, 0)
         if recalls is not None:
-            key = (probe, tuple(types),
-                   repr(where), mmr, None if lexical_query is None else text_key(lexical_query),
-                   lexical_weight, k, expand_related, self.retrieval, self.embedder.model_id)
+            lexical = None if lexical_query is None else text_key(lexical_query)
+            key = (probe, tuple(types), repr(where), mmr, lexical, lexical_weight, k,
+                   expand_related, self.retrieval, self.embedder.model_id)
             generation = recalls.generation(agent)  # before anything is read
             cached = recalls.recall(key, agent)
             if cached is not None:
