@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from agentmem import (
     ChromaBackend,
     HashingEmbedder,
@@ -131,4 +134,33 @@ async def test_a_large_agent_with_its_own_ann_index_is_recalled_from_postgres(
     await pg.build_ann(agent_id)
     await pg.close()
     assert hidden.id in {h.memory.id for h in memory.recall("whales", agent_id, lexical_weight=0, k=4)}
+    memory.close()
+
+
+def test_flush_waits_for_another_drainer_of_the_agent(pg_url: str, own_chroma: ChromaServer,
+                                                      agent_id: str) -> None:
+    """An explicit flush returns only once the agent's queue is copied, even while another
+    process's drainer holds the agent (it used to skip the agent and return at once)."""
+    import threading
+
+    import psycopg
+
+    from agentmem.backends.postgres import _DRAIN_LOCK
+
+    memory = _hybrid(pg_url, own_chroma, debounce=0.05, max_delay=0.1)
+    copied: list[int] = []
+    with psycopg.connect(pg_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [_DRAIN_LOCK, agent_id])
+        stored = memory.remember("queued while another drainer holds the agent", agent_id)
+        time.sleep(0.5)  # the background copy tried the agent, found it held and moved on
+        assert memory.stats(agent_id).pending_index == 1
+        flusher = threading.Thread(target=lambda: copied.append(memory.flush_index(agent_id)))
+        flusher.start()
+        flusher.join(timeout=1.0)
+        assert flusher.is_alive() and copied == []  # waiting, not skipping
+        other.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [_DRAIN_LOCK, agent_id])
+        flusher.join(timeout=60)
+    assert copied == [1] and memory.stats(agent_id).pending_index == 0
+    vec = HashingEmbedder(DIM).embed_query("queued drainer")
+    assert stored.id in asyncio.run(_index_ids(own_chroma, agent_id, vec))
     memory.close()

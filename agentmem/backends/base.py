@@ -319,10 +319,12 @@ class IndexSource(Protocol):
         ...
 
     async def drain_pending(self, write: IndexWriter, remove: IndexRemover, *,
-                            agent_id: str | None = None, batch_size: int = 1000) -> int:
+                            agent_id: str | None = None, batch_size: int = 1000,
+                            wait: bool = False) -> int:
         """Hand queued rows to ``write`` and deleted ones to ``remove``, then unqueue them.
 
         Returns how many entries were handled; if a callback raises, the rest stay queued.
+        An agent another drainer is copying is skipped, or with ``wait`` waited for.
         """
         ...
 

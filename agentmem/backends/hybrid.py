@@ -139,13 +139,14 @@ class HybridBackend:
     async def _remove(self, agent_id: str, ids: list[str]) -> None:
         await self.index.delete(agent_id, ids=ids, memory_types=list(MemoryType))
 
-    async def _copy(self, agent_id: str | None) -> int:
-        """Copy queued entries to the index now; on failure they stay queued."""
+    async def _copy(self, agent_id: str | None, *, wait: bool = False) -> int:
+        """Copy queued entries to the index now (``wait``: also those another drainer has
+        in hand); on failure they stay queued."""
         if not await self._ensure_index():
             return 0
         try:
             return await self.primary.drain_pending(self.index.upsert, self._remove,
-                                                    agent_id=agent_id)
+                                                    agent_id=agent_id, wait=wait)
         except (BackendUnavailable, BackendError) as exc:
             self._index_failed(exc, "memories stored in PostgreSQL but not yet indexed in Chroma")
             return 0
@@ -167,10 +168,11 @@ class HybridBackend:
                 await self._copy(agent)
 
     async def flush(self, agent_id: str | None = None) -> int:
-        """Wait for the background copy, then copy whatever is still queued; returns rows."""
+        """Wait for the background copy (and any other drainer of the same agents), then
+        copy whatever is still queued; returns rows."""
         if self._task is not None:
             await self._task
-        return await self._copy(agent_id)
+        return await self._copy(agent_id, wait=True)
 
     # -- schema --
 

@@ -122,6 +122,8 @@ _CLEANUP = (
 _ARCHIVE = (f", archived AS (INSERT INTO agentmem_archive ({_ALL_COLUMNS})"
             f" SELECT {_ALL_COLUMNS} FROM gone)")
 _DRAIN_LOCK = 0x61676D71  # "agmq": advisory lock namespace, one drainer per agent
+_TRY_DRAIN = "SELECT pg_try_advisory_lock(%s, hashtext(%s)) AS got"
+_WAIT_DRAIN = "SELECT true AS got FROM pg_advisory_lock(%s, hashtext(%s))"
 _SIZED_TABLES = (schema.MEMORIES, schema.TURNS, schema.QUEUE, schema.LINKS, schema.ARCHIVE,
                  schema.ANN, schema.META, schema.MIGRATIONS_TABLE)
 _UNEXPIRED = sql.SQL("(expires_at IS NULL OR expires_at > now())")
@@ -795,7 +797,8 @@ class PostgresBackend:
             sql.SQL(_ENQUEUE).format(sql.Identifier("every"))), [agent_id, agent_id])
 
     async def drain_pending(self, write: IndexWriter, remove: IndexRemover, *,
-                            agent_id: str | None = None, batch_size: int = 1000) -> int:
+                            agent_id: str | None = None, batch_size: int = 1000,
+                            wait: bool = False) -> int:
         """Copy queued rows to the index (``write``), drop deleted ones (``remove``).
 
         No transaction is open and no row is locked while the index is called: a batch
@@ -803,7 +806,9 @@ class PostgresBackend:
         meanwhile (same seq) leave the queue, in one short statement; a row updated while
         it was being copied stays queued and is copied again. One drainer per agent at a
         time: a session advisory lock on the drainer's connection, which writers never
-        take and other drainers only try. If a callback raises, the rest stay queued.
+        take and other drainers only try (or, with ``wait``, wait for: an explicit flush
+        must not return while another drainer is half-way). If a callback raises, the rest
+        stay queued.
         """
         agents = [agent_id] if agent_id is not None else [
             r["agent_id"] for r in await self._fetch(
@@ -811,8 +816,7 @@ class PostgresBackend:
         done = 0
         for agent in agents:
             async with self._conn() as conn:
-                cur = await conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s)) AS got",
-                                         [_DRAIN_LOCK, agent])
+                cur = await conn.execute(_WAIT_DRAIN if wait else _TRY_DRAIN, [_DRAIN_LOCK, agent])
                 if not (await cur.fetchone() or {}).get("got"):
                     continue  # another drainer has this agent
                 try:
