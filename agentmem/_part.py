@@ -1,6 +1,6 @@
 """What every part of the :class:`~agentmem.HybridMemory` facade relies on.
 
-The facade is assembled from parts (history, links, lifecycle, operations), each a mixin
+The facade is assembled from parts (reads, history, links, lifecycle, operations), each a mixin
 in its own module; this base names the few things they share, which ``HybridMemory`` provides.
 """
 
@@ -15,7 +15,9 @@ from .models import Memory
 
 if TYPE_CHECKING:
     from .cache import SessionCache
+    from .lifecycle.retention import RetentionPolicy
     from .ops.metrics import Metrics
+    from .retrieval import RetrievalConfig
 
 __all__ = ["FacadePart"]
 
@@ -28,6 +30,8 @@ class FacadePart:
     embedder: Embedder
     metrics: Metrics | None = None  # times every public operation when set (see _twins)
     cache: SessionCache | None = None  # embeddings and recalls when set (see agentmem.cache)
+    retrieval: RetrievalConfig
+    retention: RetentionPolicy | None = None
 
     def _changed(self, agent_id: str | None) -> None:
         """Invalidate cached recalls of ``agent_id`` (None: of every agent); call it after
